@@ -1,0 +1,131 @@
+// The table of every API resource Kubelab serves: one row per resource, as upstream's discovery
+// documents describe them. The apiserver registers storage, routes and discovery from it; clients use
+// it to build paths.
+
+export interface SubresourceInfo {
+  name: string; // 'status', 'scale', 'binding', ...
+  /** The kind the subresource reads and writes (Scale for scale; the parent kind for status). */
+  kind: string;
+  group?: string;
+  version?: string;
+  verbs: string[];
+}
+
+export interface ResourceInfo {
+  group: string; // '' for the legacy core group
+  version: string;
+  kind: string;
+  listKind: string;
+  /** The plural, lower-case resource name used in paths. */
+  resource: string;
+  singularName: string;
+  namespaced: boolean;
+  shortNames?: string[];
+  categories?: string[];
+  verbs: string[];
+  subresources: SubresourceInfo[];
+}
+
+const CRUD = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+const STATUS_VERBS = ['get', 'patch', 'update'];
+
+function r(
+  group: string,
+  version: string,
+  kind: string,
+  resource: string,
+  namespaced: boolean,
+  extra: { shortNames?: string[]; categories?: string[]; verbs?: string[]; status?: boolean; scale?: boolean; sub?: SubresourceInfo[] } = {},
+): ResourceInfo {
+  const subresources: SubresourceInfo[] = [];
+  if (extra.status) subresources.push({ name: 'status', kind, verbs: STATUS_VERBS });
+  if (extra.scale) subresources.push({ name: 'scale', kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: STATUS_VERBS });
+  subresources.push(...(extra.sub ?? []));
+  return {
+    group,
+    version,
+    kind,
+    listKind: `${kind}List`,
+    resource,
+    singularName: kind.toLowerCase(),
+    namespaced,
+    shortNames: extra.shortNames,
+    categories: extra.categories,
+    verbs: extra.verbs ?? CRUD,
+    subresources,
+  };
+}
+
+const ALL = ['all'];
+
+export const RESOURCES: readonly ResourceInfo[] = [
+  // core/v1
+  r('', 'v1', 'Binding', 'bindings', true, { verbs: ['create'] }),
+  r('', 'v1', 'ConfigMap', 'configmaps', true, { shortNames: ['cm'] }),
+  r('', 'v1', 'Endpoints', 'endpoints', true, { shortNames: ['ep'] }),
+  r('', 'v1', 'Event', 'events', true, { shortNames: ['ev'] }),
+  r('', 'v1', 'LimitRange', 'limitranges', true, { shortNames: ['limits'] }),
+  r('', 'v1', 'Namespace', 'namespaces', false, {
+    shortNames: ['ns'],
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+    status: true,
+    sub: [{ name: 'finalize', kind: 'Namespace', verbs: ['update'] }],
+  }),
+  r('', 'v1', 'Node', 'nodes', false, { shortNames: ['no'], status: true }),
+  r('', 'v1', 'Pod', 'pods', true, {
+    shortNames: ['po'],
+    categories: ALL,
+    status: true,
+    sub: [{ name: 'binding', kind: 'Binding', verbs: ['create'] }],
+  }),
+  r('', 'v1', 'ReplicationController', 'replicationcontrollers', true, { shortNames: ['rc'], categories: ALL, status: true, scale: true }),
+  r('', 'v1', 'ResourceQuota', 'resourcequotas', true, { shortNames: ['quota'], status: true }),
+  r('', 'v1', 'Secret', 'secrets', true),
+  r('', 'v1', 'ServiceAccount', 'serviceaccounts', true, { shortNames: ['sa'] }),
+  r('', 'v1', 'Service', 'services', true, { shortNames: ['svc'], categories: ALL, status: true }),
+  // apps/v1
+  r('apps', 'v1', 'ControllerRevision', 'controllerrevisions', true),
+  r('apps', 'v1', 'DaemonSet', 'daemonsets', true, { shortNames: ['ds'], categories: ALL, status: true }),
+  r('apps', 'v1', 'Deployment', 'deployments', true, { shortNames: ['deploy'], categories: ALL, status: true, scale: true }),
+  r('apps', 'v1', 'ReplicaSet', 'replicasets', true, { shortNames: ['rs'], categories: ALL, status: true, scale: true }),
+  r('apps', 'v1', 'StatefulSet', 'statefulsets', true, { shortNames: ['sts'], categories: ALL, status: true, scale: true }),
+  // batch/v1
+  r('batch', 'v1', 'CronJob', 'cronjobs', true, { shortNames: ['cj'], categories: ALL, status: true }),
+  r('batch', 'v1', 'Job', 'jobs', true, { categories: ALL, status: true }),
+  // rbac.authorization.k8s.io/v1
+  r('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', false),
+  r('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false),
+  r('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true),
+  r('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true),
+  // coordination.k8s.io/v1
+  r('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
+  // discovery.k8s.io/v1
+  r('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices', true),
+  // events.k8s.io/v1
+  r('events.k8s.io', 'v1', 'Event', 'events', true, { shortNames: ['ev'] }),
+];
+
+/** Groups in the order discovery lists them (upstream's priority order, core first). */
+export const GROUP_ORDER = ['', 'apps', 'events.k8s.io', 'autoscaling', 'batch', 'rbac.authorization.k8s.io', 'coordination.k8s.io', 'discovery.k8s.io'];
+
+export function apiVersionOf(info: { group: string; version: string }): string {
+  return info.group ? `${info.group}/${info.version}` : info.version;
+}
+
+export function findResource(group: string, version: string, resource: string): ResourceInfo | undefined {
+  return RESOURCES.find((x) => x.group === group && x.version === version && x.resource === resource);
+}
+
+export function findKind(apiVersion: string, kind: string): ResourceInfo | undefined {
+  return RESOURCES.find((x) => apiVersionOf(x) === apiVersion && x.kind === kind);
+}
+
+/** The REST path of a collection or an object: /api/v1/namespaces/ns/pods[/name][/sub]. */
+export function resourcePath(info: ResourceInfo, namespace?: string, name?: string, subresource?: string): string {
+  let p = info.group ? `/apis/${info.group}/${info.version}` : `/api/${info.version}`;
+  if (info.namespaced && namespace) p += `/namespaces/${encodeURIComponent(namespace)}`;
+  p += `/${info.resource}`;
+  if (name) p += `/${encodeURIComponent(name)}`;
+  if (subresource) p += `/${subresource}`;
+  return p;
+}
