@@ -13,11 +13,14 @@ export type * as autoscalingv1 from 'kubernetes-types/autoscaling/v1';
 
 import type { ObjectMeta, ListMeta } from 'kubernetes-types/meta/v1';
 
+/** ObjectMeta as the server handles it: the fields upstream marks read-only are the server's to write. */
+export type WritableObjectMeta = { -readonly [K in keyof ObjectMeta]: ObjectMeta[K] };
+
 /** Any Kubernetes object as stored and served: typed metadata, everything else open. */
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata: ObjectMeta;
+  metadata: WritableObjectMeta;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   [field: string]: any;
 }

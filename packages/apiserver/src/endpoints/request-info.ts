@@ -1,0 +1,107 @@
+// Turns a request's method and path into Kubernetes request attributes, as upstream's
+// RequestInfoFactory: /api/v1/namespaces/ns/pods/name/status -> verb get, resource pods, ...
+
+export interface RequestInfo {
+  isResourceRequest: boolean;
+  path: string;
+  /** Kubernetes verb: get, list, watch, create, update, patch, delete, deletecollection (or the lower-case HTTP method for non-resource requests). */
+  verb: string;
+  apiPrefix: string; // 'api' | 'apis'
+  apiGroup: string;
+  apiVersion: string;
+  namespace: string;
+  resource: string;
+  subresource: string;
+  name: string;
+  parts: string[];
+}
+
+const namespaceSubresources = new Set(['status', 'finalize']);
+
+export function parseRequestInfo(method: string, rawPath: string, query: URLSearchParams): RequestInfo {
+  const path = rawPath.split('?')[0]!;
+  const info: RequestInfo = {
+    isResourceRequest: false,
+    path,
+    verb: method.toLowerCase(),
+    apiPrefix: '',
+    apiGroup: '',
+    apiVersion: '',
+    namespace: '',
+    resource: '',
+    subresource: '',
+    name: '',
+    parts: [],
+  };
+  const segments = path.replace(/^\/+|\/+$/g, '').split('/').filter((s) => s !== '').map(decodeURIComponent);
+  if (segments.length === 0) return info;
+  const prefix = segments[0]!;
+  if (prefix !== 'api' && prefix !== 'apis') return info;
+  info.apiPrefix = prefix;
+  let rest = segments.slice(1);
+  if (prefix === 'apis') {
+    if (rest.length < 1) return info;
+    info.apiGroup = rest[0]!;
+    rest = rest.slice(1);
+  }
+  if (rest.length < 1) return info;
+  info.apiVersion = rest[0]!;
+  rest = rest.slice(1);
+  if (rest.length < 1) return info; // discovery document for the group version
+
+  info.isResourceRequest = true;
+  // Old-style watch paths: /api/v1/watch/namespaces/ns/pods
+  let isWatchPath = false;
+  if (rest[0] === 'watch') {
+    isWatchPath = true;
+    rest = rest.slice(1);
+  }
+  switch (method.toUpperCase()) {
+    case 'POST':
+      info.verb = 'create';
+      break;
+    case 'GET':
+    case 'HEAD':
+      info.verb = 'get';
+      break;
+    case 'PUT':
+      info.verb = 'update';
+      break;
+    case 'PATCH':
+      info.verb = 'patch';
+      break;
+    case 'DELETE':
+      info.verb = 'delete';
+      break;
+    default:
+      info.verb = '';
+  }
+  if (rest[0] === 'namespaces') {
+    if (rest.length > 1) {
+      info.namespace = rest[1]!;
+      // /namespaces/ns is the namespace object itself, /namespaces/ns/status its subresource
+      if (rest.length > 2 && !namespaceSubresources.has(rest[2]!)) {
+        rest = rest.slice(2);
+      } else {
+        rest = ['namespaces', ...rest.slice(1)];
+        info.namespace = rest.length > 1 ? rest[1]! : '';
+      }
+    }
+  }
+  info.parts = rest;
+  if (rest.length >= 3) info.subresource = rest[2]!;
+  if (rest.length >= 2) info.name = rest[1]!;
+  if (rest.length >= 1) info.resource = rest[0]!;
+  // The namespace object: its "namespace" is itself for authorization purposes, as upstream.
+  if (info.resource === 'namespaces') info.namespace = info.name;
+
+  if (isWatchPath && info.verb === 'get') info.verb = 'watch';
+  if (info.verb === 'get' && info.name === '') info.verb = 'list';
+  if (info.verb === 'list' && isTrue(query.get('watch'))) info.verb = 'watch';
+  if (info.verb === 'delete' && info.name === '') info.verb = 'deletecollection';
+  return info;
+}
+
+function isTrue(v: string | null): boolean {
+  return v === 'true' || v === '1';
+}

@@ -1,0 +1,410 @@
+// Serves every resource request: get, list, watch, create, update, patch, delete, deletecollection,
+// and the status / binding / finalize subresources, for every resource in the registry.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import jsonPatch, { type Operation } from 'fast-json-patch';
+import {
+  StatusError,
+  apiVersionOf,
+  badRequest,
+  methodNotSupported,
+  notFound,
+  toStatusError,
+  unsupportedMediaType,
+  applyDefaults,
+  type KubeObject,
+  type ResourceInfo,
+} from '@kubelab/api';
+import { buildTable, printerFor } from '../printers/index.js';
+import type { Store, ListQuery, WatchQuery } from '../registry/store.js';
+import type { DeleteOptions } from '../registry/strategy.js';
+import { bindPod } from '../registry/core.js';
+import type { AdmissionAttributes, AdmissionChain } from '../admission/admission.js';
+import type { UserInfo } from '../auth/authn.js';
+import type { RequestInfo } from './request-info.js';
+import { PATCH_MEDIA_TYPES, decodeBody, encodeBody, mediaTypeOf, negotiateOutput, type OutputFormat } from './negotiation.js';
+import type { Metrics } from '../metrics.js';
+
+export interface ResourceContext {
+  stores: Map<string, Store>;
+  admission: AdmissionChain;
+  clock: () => Date;
+  metrics: Metrics;
+  /** Upper bound for a watch without timeoutSeconds (upstream: --min-request-timeout, randomised up to 2x). */
+  minRequestTimeoutSeconds: number;
+}
+
+function storeFor(ctx: ResourceContext, ri: RequestInfo): Store {
+  const store = ctx.stores.get(`${ri.apiGroup}/${ri.apiVersion}/${ri.resource}`);
+  if (!store) throw notFoundPage();
+  return store;
+}
+
+/** Upstream answers unknown paths with a 404 Status "the server could not find the requested resource". */
+export function notFoundPage(): StatusError {
+  return new StatusError({ code: 404, reason: 'NotFound', message: 'the server could not find the requested resource', details: {} });
+}
+
+function boolParam(v: string | null): boolean | undefined {
+  if (v === null) return undefined;
+  return v === 'true' || v === '1' || v === '';
+}
+
+function intParam(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw badRequest(`invalid value for ${name}: ${v}`);
+  return n;
+}
+
+function listQuery(q: URLSearchParams): ListQuery {
+  return {
+    labelSelector: q.get('labelSelector') ?? undefined,
+    fieldSelector: q.get('fieldSelector') ?? undefined,
+    limit: intParam(q, 'limit'),
+    continue: q.get('continue') ?? undefined,
+    resourceVersion: q.get('resourceVersion') ?? undefined,
+    resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
+  };
+}
+
+function dryRunOf(q: URLSearchParams): boolean {
+  const values = q.getAll('dryRun');
+  for (const v of values) if (v !== 'All') throw badRequest(`Invalid dryRun value: "${v}". Valid values are "All".`);
+  return values.includes('All');
+}
+
+function partialMetadata(obj: KubeObject): KubeObject {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
+}
+
+function send(reply: FastifyReply, code: number, format: OutputFormat, body: unknown) {
+  reply.code(code).header('content-type', format.mediaType).send(encodeBody(format, body));
+}
+
+/** Renders an object, list or Table in the negotiated representation. */
+function render(ctx: ResourceContext, info: ResourceInfo, format: OutputFormat, value: KubeObject, isList: boolean, q: URLSearchParams): unknown {
+  if (format.as === 'table') {
+    const printer = printerFor(info.group, info.resource);
+    const includeObject = (q.get('includeObject') ?? 'Metadata') as 'None' | 'Metadata' | 'Object';
+    const items: KubeObject[] = isList ? value.items : [value];
+    const table = buildTable(printer, items, { now: ctx.clock(), includeObject, noHeaders: false });
+    if (isList) {
+      table.metadata = { ...value.metadata };
+    } else {
+      table.metadata = { resourceVersion: value.metadata?.resourceVersion };
+    }
+    return table;
+  }
+  if (format.as === 'partial') {
+    if (isList) {
+      return { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: value.metadata, items: value.items.map(partialMetadata) };
+    }
+    return partialMetadata(value);
+  }
+  return value;
+}
+
+/** Checks the body's apiVersion/kind against the path and fills them in when missing, as upstream's decoder. */
+function checkTypeMeta(body: unknown, info: ResourceInfo, kind = info.kind, apiVersion = apiVersionOf(info)): KubeObject {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw badRequest(`the body of the request was not a ${kind} object`);
+  }
+  const obj = body as KubeObject;
+  if (obj.apiVersion && obj.apiVersion !== apiVersion) {
+    throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${apiVersion})`);
+  }
+  if (obj.kind && obj.kind !== kind) {
+    throw badRequest(`${obj.kind} in version "${apiVersion.split('/').pop()}" cannot be handled as a ${kind}: no kind "${obj.kind}" is registered for version "${apiVersion}" in scheme`);
+  }
+  obj.apiVersion = apiVersion;
+  obj.kind = kind;
+  if (obj.metadata !== undefined && (obj.metadata === null || typeof obj.metadata !== 'object' || Array.isArray(obj.metadata))) {
+    throw badRequest(`${kind} in version "${apiVersion.split('/').pop()}" cannot be handled as a ${kind}: json: cannot unmarshal ${typeof obj.metadata} into Go struct field ${kind}.metadata of type v1.ObjectMeta`);
+  }
+  obj.metadata ??= {};
+  return obj;
+}
+
+function deleteOptionsOf(req: FastifyRequest, q: URLSearchParams): DeleteOptions {
+  let opts: DeleteOptions = {};
+  const raw = req.body as Buffer | undefined;
+  if (raw && raw.length && raw.toString('utf8').trim()) {
+    const body = decodeBody(raw, req.headers['content-type']) as Record<string, unknown>;
+    if (body && typeof body === 'object') opts = body as DeleteOptions;
+  }
+  const grace = intParam(q, 'gracePeriodSeconds');
+  if (grace !== undefined) opts.gracePeriodSeconds = grace;
+  const pp = q.get('propagationPolicy');
+  if (pp) opts.propagationPolicy = pp as DeleteOptions['propagationPolicy'];
+  const orphan = boolParam(q.get('orphanDependents'));
+  if (orphan !== undefined) opts.orphanDependents = orphan;
+  if (q.getAll('dryRun').length) opts.dryRun = q.getAll('dryRun');
+  if (opts.propagationPolicy && !['Orphan', 'Background', 'Foreground'].includes(opts.propagationPolicy)) {
+    throw new StatusError({
+      code: 422,
+      reason: 'Invalid',
+      message: `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`,
+    });
+  }
+  return opts;
+}
+
+function applyPatch(current: KubeObject, patchType: string, patchBody: Buffer, info: ResourceInfo): KubeObject {
+  const type = PATCH_MEDIA_TYPES[patchType];
+  if (type === 'json') {
+    const ops = decodeBody(patchBody, 'application/json');
+    if (!Array.isArray(ops)) throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+    try {
+      return jsonPatch.applyPatch(current, ops as Operation[], true, false).newDocument as KubeObject;
+    } catch (err) {
+      const e = err as Error & { name?: string };
+      throw new StatusError({ code: 422, reason: 'Invalid', message: `the server rejected our request due to an error in our request: ${e.message.split('\n')[0]}` });
+    }
+  }
+  if (type === 'merge') {
+    const patch = decodeBody(patchBody, 'application/json');
+    const merged = mergePatch(current, patch);
+    if (merged === null || typeof merged !== 'object' || Array.isArray(merged)) throw badRequest('the patch did not produce an object');
+    return merged as KubeObject;
+  }
+  void info;
+  throw new StatusError({
+    code: 415,
+    reason: 'UnsupportedMediaType',
+    message: `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json`,
+  });
+}
+
+/** RFC 7386 JSON merge patch. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req: FastifyRequest, reply: FastifyReply, user: UserInfo): Promise<void> {
+  const store = storeFor(ctx, ri);
+  const info = store.info;
+  const url = new URL(req.url, 'http://x');
+  const q = url.searchParams;
+  const ns = info.namespaced ? ri.namespace : '';
+  if (info.namespaced && ri.name && !ri.namespace) throw notFoundPage();
+  if (!info.namespaced && ri.parts.length > 0 && url.pathname.includes('/namespaces/') && ri.resource !== 'namespaces') throw notFoundPage();
+  const sub = ri.subresource;
+  if (sub && !info.subresources.some((s) => s.name === sub)) throw notFoundPage();
+  const subInfo = sub ? info.subresources.find((s) => s.name === sub) : undefined;
+  if (subInfo && !subInfo.verbs.includes(ri.verb)) throw methodNotSupported({ group: info.group, resource: `${info.resource}/${sub}` }, ri.verb);
+  if (!sub && !info.verbs.includes(ri.verb)) throw methodNotSupported({ group: info.group, resource: info.resource }, ri.verb);
+
+  const admissionAttrs = (operation: AdmissionAttributes['operation'], object: KubeObject | null, oldObject: KubeObject | null, name: string, dryRun: boolean): AdmissionAttributes => ({
+    operation,
+    resource: info,
+    subresource: sub,
+    namespace: ns,
+    name,
+    object,
+    oldObject,
+    user,
+    dryRun,
+  });
+
+  switch (ri.verb) {
+    case 'get': {
+      const format = negotiateOutput(req.headers.accept, !sub);
+      const obj = await store.get(ns, ri.name);
+      return send(reply, 200, format, render(ctx, info, format, obj, false, q));
+    }
+    case 'list': {
+      const format = negotiateOutput(req.headers.accept, true);
+      const list = await store.list(ns, listQuery(q));
+      return send(reply, 200, format, render(ctx, info, format, list as unknown as KubeObject, true, q));
+    }
+    case 'watch':
+      return serveWatch(ctx, store, ns, ri, q, req, reply);
+    case 'create': {
+      const format = negotiateOutput(req.headers.accept, false);
+      const dryRun = dryRunOf(q);
+      if (sub === 'binding' || ri.resource === 'bindings') {
+        return createBinding(ctx, store, ns, ri, req, reply, format, user, dryRun);
+      }
+      const obj = checkTypeMeta(decodeBody(req.body as Buffer, req.headers['content-type']), info);
+      applyDefaults(obj);
+      const attrs = admissionAttrs('CREATE', obj, null, obj.metadata.name ?? '', dryRun);
+      await ctx.admission.admit(attrs);
+      const created = await store.create(ns, obj, {
+        dryRun,
+        validate: (o) => ctx.admission.validate({ ...attrs, object: o, name: o.metadata.name ?? '' }),
+      });
+      return send(reply, 201, format, created);
+    }
+    case 'update': {
+      const format = negotiateOutput(req.headers.accept, false);
+      const dryRun = dryRunOf(q);
+      const obj = checkTypeMeta(decodeBody(req.body as Buffer, req.headers['content-type']), info);
+      if (obj.metadata.name && obj.metadata.name !== ri.name) {
+        throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${ri.name})`);
+      }
+      applyDefaults(obj);
+      const { object, created } = await store.update(
+        ns,
+        ri.name,
+        async (current) => {
+          const attrs = admissionAttrs(current ? 'UPDATE' : 'CREATE', obj, current, ri.name, dryRun);
+          await ctx.admission.admit(attrs);
+          return attrs.object!;
+        },
+        { dryRun, subresource: sub || undefined, validate: (o, old) => ctx.admission.validate(admissionAttrs(old ? 'UPDATE' : 'CREATE', o, old, ri.name, dryRun)) },
+      );
+      return send(reply, created ? 201 : 200, format, object);
+    }
+    case 'patch': {
+      const format = negotiateOutput(req.headers.accept, false);
+      const dryRun = dryRunOf(q);
+      const patchType = mediaTypeOf(req.headers['content-type']);
+      if (!PATCH_MEDIA_TYPES[patchType]) throw unsupportedMediaType(patchType);
+      const body = req.body as Buffer;
+      if (!body || !body.length) throw badRequest('empty patch');
+      const { object } = await store.update(
+        ns,
+        ri.name,
+        async (current) => {
+          if (!current) throw notFound(store.gr, ri.name);
+          const patched = checkTypeMeta(applyPatch(current, patchType, body, info), info);
+          applyDefaults(patched);
+          // A patch that does not name a resourceVersion applies to whatever is current.
+          const attrs = admissionAttrs('UPDATE', patched, current, ri.name, dryRun);
+          await ctx.admission.admit(attrs);
+          return attrs.object!;
+        },
+        { dryRun, subresource: sub || undefined, validate: (o, old) => ctx.admission.validate(admissionAttrs('UPDATE', o, old, ri.name, dryRun)) },
+      );
+      return send(reply, 200, format, object);
+    }
+    case 'delete': {
+      const format = negotiateOutput(req.headers.accept, false);
+      const opts = deleteOptionsOf(req, q);
+      const current = await store.get(ns, ri.name);
+      await ctx.admission.validate(admissionAttrs('DELETE', null, current, ri.name, !!opts.dryRun?.includes('All')));
+      const { object, deleted } = await store.delete(ns, ri.name, opts);
+      if (deleted && !store.def.strategy.returnDeletedObject) {
+        return send(reply, 200, format, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Success',
+          details: { name: ri.name, group: info.group || undefined, kind: info.resource, uid: object.metadata.uid },
+        });
+      }
+      const accepted = !deleted && opts.orphanDependents === false;
+      return send(reply, accepted ? 202 : 200, format, object);
+    }
+    case 'deletecollection': {
+      const format = negotiateOutput(req.headers.accept, false);
+      const opts = deleteOptionsOf(req, q);
+      const list = await store.deleteCollection(ns, listQuery(q), opts);
+      return send(reply, 200, format, list);
+    }
+    default:
+      throw methodNotSupported({ group: info.group, resource: info.resource }, ri.verb || req.method);
+  }
+}
+
+async function createBinding(
+  ctx: ResourceContext,
+  store: Store,
+  ns: string,
+  ri: RequestInfo,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  format: OutputFormat,
+  _user: UserInfo,
+  dryRun: boolean,
+) {
+  const pods = ctx.stores.get('/v1/pods')!;
+  const bindingInfo = ctx.stores.get('/v1/bindings')!.info;
+  const binding = checkTypeMeta(decodeBody(req.body as Buffer, req.headers['content-type']), bindingInfo, 'Binding', 'v1');
+  const podName = ri.resource === 'bindings' ? binding.metadata.name : ri.name;
+  if (!podName) throw badRequest('name is required in the Binding');
+  if (ri.resource === 'pods' && binding.metadata.name && binding.metadata.name !== ri.name) {
+    throw badRequest(`the name of the object (${binding.metadata.name}) does not match the name on the URL (${ri.name})`);
+  }
+  const target = binding.target as { kind?: string; name?: string } | undefined;
+  if (!target?.name) {
+    throw new StatusError({ code: 422, reason: 'Invalid', message: `Binding "${podName}" is invalid: target.name: Required value`, details: { name: podName, kind: 'Binding', causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }] } });
+  }
+  if (target.kind && target.kind !== 'Node') {
+    throw new StatusError({ code: 422, reason: 'Invalid', message: `Binding "${podName}" is invalid: target.kind: Unsupported value: "${target.kind}": supported values: "Node"` });
+  }
+  void store;
+  await pods.update(ns, podName, (current) => {
+    if (!current) throw notFound(pods.gr, podName);
+    return bindPod(current, target.name!, ctx.clock());
+  }, { dryRun, subresource: 'binding' });
+  return send(reply, 201, format, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+}
+
+async function serveWatch(ctx: ResourceContext, store: Store, ns: string, ri: RequestInfo, q: URLSearchParams, req: FastifyRequest, reply: FastifyReply) {
+  const format = negotiateOutput(req.headers.accept, true);
+  const query: WatchQuery = {
+    ...listQuery(q),
+    allowWatchBookmarks: boolParam(q.get('allowWatchBookmarks')),
+    sendInitialEvents: boolParam(q.get('sendInitialEvents')),
+  };
+  // A watch on one object: /pods?fieldSelector=metadata.name=x or the old /watch/.../pods/x form.
+  if (ri.name) query.fieldSelector = [query.fieldSelector, `metadata.name=${ri.name}`].filter(Boolean).join(',');
+  const watcher = await store.watch(ns, query);
+  const info = store.info;
+  const timeoutSeconds = intParam(q, 'timeoutSeconds') ?? Math.floor(ctx.minRequestTimeoutSeconds * (1 + Math.random()));
+
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { 'Content-Type': format.mediaType, 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+  res.flushHeaders?.();
+  ctx.metrics.registeredWatchers.inc({ group: info.group, version: info.version, kind: info.kind });
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    watcher.stop();
+    ctx.metrics.registeredWatchers.dec({ group: info.group, version: info.version, kind: info.kind });
+    if (!res.writableEnded) res.end();
+  };
+  const timer = setTimeout(finish, Math.max(0, timeoutSeconds) * 1000);
+  req.raw.on('close', finish);
+  res.on('close', finish);
+  const printer = format.as === 'table' ? printerFor(info.group, info.resource) : undefined;
+  let firstTable = true;
+  try {
+    for await (const ev of watcher) {
+      if (done) break;
+      let object: unknown = ev.object;
+      if (ev.type !== 'ERROR' && ev.type !== 'BOOKMARK') {
+        if (printer) {
+          const includeObject = (q.get('includeObject') ?? 'Metadata') as 'None' | 'Metadata' | 'Object';
+          const table = buildTable(printer, [ev.object], { now: ctx.clock(), includeObject, noHeaders: !firstTable });
+          table.metadata = { resourceVersion: ev.object.metadata?.resourceVersion };
+          firstTable = false;
+          object = table;
+        } else if (format.as === 'partial') {
+          object = partialMetadata(ev.object);
+        }
+      }
+      const line = format.mediaType === 'application/yaml' ? encodeBody(format, { type: ev.type, object }) + '---\n' : JSON.stringify({ type: ev.type, object }) + '\n';
+      ctx.metrics.watchEvents.inc({ group: info.group, version: info.version, kind: info.kind });
+      if (!res.write(line)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+    }
+  } catch (err) {
+    if (!done && !res.writableEnded) {
+      const status = toStatusError(err).status;
+      res.write(JSON.stringify({ type: 'ERROR', object: status }) + '\n');
+    }
+  } finally {
+    finish();
+  }
+}

@@ -1,0 +1,103 @@
+// Printers for discovery, coordination and RBAC objects.
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1';
+import type { Lease } from 'kubernetes-types/coordination/v1';
+import type { RoleBinding, Subject } from 'kubernetes-types/rbac/v1';
+import type { KubeObject } from '@kubelab/api';
+import type { TablePrinter } from './types.js';
+import { doc } from './descriptions.js';
+import { ageColumn, col, listWithMore, nameColumn, wide } from './format.js';
+import { translateTimestampSince } from './duration.js';
+
+function age(obj: KubeObject, now: Date): string {
+  return translateTimestampSince(obj.metadata.creationTimestamp, now);
+}
+
+export const endpointSlicePrinter: TablePrinter = {
+  columns: [
+    nameColumn(),
+    col('AddressType', 'string', doc.endpointSliceAddressType),
+    col('Ports', 'string', doc.endpointSlicePorts),
+    col('Endpoints', 'string', doc.endpointSliceEndpoints),
+    ageColumn(),
+  ],
+  row(obj, now) {
+    const slice = obj as EndpointSlice;
+    const max = 3;
+
+    const ports: string[] = [];
+    let portsMore = false;
+    let portCount = 0;
+    for (const p of slice.ports ?? []) {
+      if (ports.length < max) ports.push(p.port != null ? String(p.port) : (p.name ?? '*'));
+      else if (ports.length === max) portsMore = true;
+      portCount++;
+    }
+
+    const addresses: string[] = [];
+    let addrMore = false;
+    let addrCount = 0;
+    for (const ep of slice.endpoints ?? []) {
+      for (const a of ep.addresses ?? []) {
+        if (addresses.length < max) addresses.push(a);
+        else if (addresses.length === max) addrMore = true;
+        addrCount++;
+      }
+    }
+
+    return [
+      obj.metadata.name ?? '',
+      slice.addressType ?? '',
+      listWithMore(ports, portsMore, portCount, max),
+      listWithMore(addresses, addrMore, addrCount, max),
+      age(obj, now),
+    ];
+  },
+};
+
+export const leasePrinter: TablePrinter = {
+  columns: [nameColumn(), col('Holder', 'string', doc.leaseSpecHolderIdentity), ageColumn()],
+  row(obj, now) {
+    return [obj.metadata.name ?? '', (obj as Lease).spec?.holderIdentity ?? '', age(obj, now)];
+  },
+};
+
+/** Users, groups and `namespace/name` service accounts of a binding's subjects. */
+function subjectsStrings(subjects: Subject[] | undefined): [string[], string[], string[]] {
+  const users: string[] = [];
+  const groups: string[] = [];
+  const sas: string[] = [];
+  for (const s of subjects ?? []) {
+    if (s.kind === 'ServiceAccount') sas.push(`${s.namespace ?? ''}/${s.name}`);
+    else if (s.kind === 'User') users.push(s.name);
+    else if (s.kind === 'Group') groups.push(s.name);
+  }
+  return [users, groups, sas];
+}
+
+function bindingPrinter(kind: 'roleBinding' | 'clusterRoleBinding'): TablePrinter {
+  return {
+    columns: [
+      nameColumn(),
+      col('Role', 'string', kind === 'roleBinding' ? doc.roleBindingRoleRef : doc.clusterRoleBindingRoleRef),
+      ageColumn(),
+      wide('Users', 'string', `Users in the ${kind}`),
+      wide('Groups', 'string', `Groups in the ${kind}`),
+      wide('ServiceAccounts', 'string', `ServiceAccounts in the ${kind}`),
+    ],
+    row(obj, now) {
+      const b = obj as RoleBinding;
+      const [users, groups, sas] = subjectsStrings(b.subjects);
+      return [
+        obj.metadata.name ?? '',
+        `${b.roleRef?.kind ?? ''}/${b.roleRef?.name ?? ''}`,
+        age(obj, now),
+        users.join(', '),
+        groups.join(', '),
+        sas.join(', '),
+      ];
+    },
+  };
+}
+
+export const roleBindingPrinter = bindingPrinter('roleBinding');
+export const clusterRoleBindingPrinter = bindingPrinter('clusterRoleBinding');

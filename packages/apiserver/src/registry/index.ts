@@ -1,0 +1,44 @@
+// The registry: one Store per resource, built from the resource table and the strategies.
+import type { Storage } from '../storage/interface.js';
+import { ClusterIPAllocator, NodePortAllocator, parsePortRange } from '../allocator/allocator.js';
+import { Store, type Clock } from './store.js';
+import { buildDefinitions } from './defaults.js';
+import { namespaceFinalizeStrategy, namespaceOverride, nodeOverride, podBindingStrategy, podOverride, serviceOverride } from './core.js';
+
+export interface Registry {
+  /** Keyed `<group>/<version>/<resource>` (core group is the empty string: `/v1/pods`). */
+  stores: Map<string, Store>;
+  store(group: string, version: string, resource: string): Store;
+  ips: ClusterIPAllocator;
+  ports: NodePortAllocator;
+}
+
+export function createRegistry(opts: {
+  storageFor: (prefix: string) => Storage;
+  rawStorage: Storage;
+  serviceClusterIPRange: string;
+  serviceNodePortRange: string;
+  clock?: Clock;
+}): Registry {
+  const ips = new ClusterIPAllocator(opts.rawStorage, opts.serviceClusterIPRange);
+  const range = parsePortRange(opts.serviceNodePortRange);
+  const ports = new NodePortAllocator(opts.rawStorage, range.min, range.max);
+  const defs = buildDefinitions(
+    { pods: podOverride, namespaces: namespaceOverride, nodes: nodeOverride, services: serviceOverride(ips, ports) },
+    { pods: { binding: podBindingStrategy }, namespaces: { finalize: namespaceFinalizeStrategy } },
+  );
+  const stores = new Map<string, Store>();
+  for (const [id, def] of defs) {
+    stores.set(id, new Store(def, opts.storageFor(`/registry/${def.info.resource}/`), { clock: opts.clock }));
+  }
+  return {
+    stores,
+    store(group, version, resource) {
+      const s = stores.get(`${group}/${version}/${resource}`);
+      if (!s) throw new Error(`no store for ${group}/${version}/${resource}`);
+      return s;
+    },
+    ips,
+    ports,
+  };
+}

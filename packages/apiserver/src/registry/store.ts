@@ -1,0 +1,475 @@
+// The generic Store (upstream's registry/generic/registry.Store): keys, storage, resourceVersion
+// checks, uid/creationTimestamp/generation, finalizers and graceful deletion, list and watch with
+// selectors. Each resource supplies only a Strategy.
+import { randomUUID } from 'node:crypto';
+import {
+  StatusError,
+  alreadyExists,
+  badRequest,
+  conflict,
+  expired,
+  internal,
+  invalid,
+  notFound,
+  serviceUnavailable,
+  OPTIMISTIC_LOCK_MESSAGE,
+  apiVersionOf,
+  type FieldError,
+  type GroupResource,
+  type KubeList,
+  type KubeObject,
+  type ResourceInfo,
+  validateObject,
+  validateObjectUpdate,
+} from '@kubelab/api';
+import { StorageError, type Predicate, type Storage, type Watcher } from '../storage/interface.js';
+import type { DeleteOptions, ResourceDefinition } from './strategy.js';
+import { compileSelectors } from './selectors.js';
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  /** Admission's validating phase, called with the object about to be written (and the old one on update). */
+  validate?: (obj: KubeObject, old: KubeObject | null) => Promise<void>;
+}
+
+export interface ListQuery {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+}
+
+export interface WatchQuery extends ListQuery {
+  allowWatchBookmarks?: boolean;
+  sendInitialEvents?: boolean;
+}
+
+export type Clock = () => Date;
+
+export function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const GENERATE_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+function randomSuffix(n = 5): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += GENERATE_NAME_ALPHABET[Math.floor(Math.random() * GENERATE_NAME_ALPHABET.length)];
+  return s;
+}
+
+/** Everything but metadata and status: a change here bumps metadata.generation. */
+function specOf(obj: KubeObject): string {
+  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = obj;
+  return JSON.stringify(rest);
+}
+
+export class Store {
+  readonly info: ResourceInfo;
+  readonly gr: GroupResource;
+  private readonly clock: Clock;
+
+  constructor(
+    readonly def: ResourceDefinition,
+    readonly storage: Storage,
+    opts: { clock?: Clock } = {},
+  ) {
+    this.info = def.info;
+    this.gr = { group: def.info.group, resource: def.info.resource };
+    this.clock = opts.clock ?? (() => new Date());
+  }
+
+  /** `/registry/pods/` or `/registry/pods/<ns>/`. */
+  prefix(namespace?: string): string {
+    return this.info.namespaced && namespace ? `/registry/${this.info.resource}/${namespace}/` : `/registry/${this.info.resource}/`;
+  }
+
+  key(namespace: string, name: string): string {
+    return this.info.namespaced ? `/registry/${this.info.resource}/${namespace}/${name}` : `/registry/${this.info.resource}/${name}`;
+  }
+
+  private withTypeMeta(obj: KubeObject): KubeObject {
+    obj.apiVersion = apiVersionOf(this.info);
+    obj.kind = this.info.kind;
+    return obj;
+  }
+
+  /** Maps storage errors to API errors for this resource. */
+  private mapError(err: unknown, name: string): StatusError {
+    if (err instanceof StatusError) return err;
+    if (err instanceof StorageError) {
+      switch (err.code) {
+        case 'KeyNotFound':
+          return notFound(this.gr, name);
+        case 'KeyExists':
+          return alreadyExists(this.gr, name);
+        case 'ResourceVersionConflicts':
+          return conflict(this.gr, name, OPTIMISTIC_LOCK_MESSAGE);
+        case 'Expired':
+          return expired(err.message);
+        case 'TooLargeResourceVersion':
+          return new StatusError({
+            code: 504,
+            reason: 'Timeout',
+            message: `Too large resource version: ${err.message}`,
+            details: { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 },
+          });
+        case 'Unreachable':
+          return serviceUnavailable(`storage is unavailable: ${err.message}`);
+        default:
+          return internal(err);
+      }
+    }
+    return internal(err);
+  }
+
+  async get(namespace: string, name: string): Promise<KubeObject> {
+    try {
+      return this.withTypeMeta(await this.storage.get(this.key(namespace, name)));
+    } catch (err) {
+      throw this.mapError(err, name);
+    }
+  }
+
+  predicate(q: { labelSelector?: string; fieldSelector?: string }): Predicate | undefined {
+    return compileSelectors(this.info, q.labelSelector, q.fieldSelector);
+  }
+
+  async list(namespace: string, q: ListQuery = {}): Promise<KubeList> {
+    const predicate = this.predicate(q);
+    if (q.resourceVersionMatch && !['NotOlderThan', 'Exact'].includes(q.resourceVersionMatch)) {
+      throw invalid({ group: 'meta.k8s.io', kind: 'ListOptions' }, '', [
+        { type: 'FieldValueNotSupported', field: 'resourceVersionMatch', badValue: q.resourceVersionMatch, detail: 'supported values: "Exact", "NotOlderThan", ""' },
+      ]);
+    }
+    try {
+      const res = await this.storage.list(this.prefix(namespace), {
+        resourceVersion: q.resourceVersion,
+        resourceVersionMatch: (q.resourceVersionMatch ?? '') as '',
+        limit: q.limit,
+        continue: q.continue,
+        predicate,
+      });
+      const list: KubeList = {
+        apiVersion: apiVersionOf(this.info),
+        kind: this.info.listKind,
+        metadata: { resourceVersion: res.resourceVersion },
+        items: res.items.map((o) => this.withTypeMeta(o)),
+      };
+      if (res.continue) list.metadata.continue = res.continue;
+      if (res.remainingItemCount !== undefined && res.continue) list.metadata.remainingItemCount = res.remainingItemCount;
+      return list;
+    } catch (err) {
+      if (err instanceof StorageError && err.code === 'Expired') {
+        throw expired(
+          q.continue
+            ? 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.'
+            : `The resourceVersion for the provided list is too old.`,
+        );
+      }
+      throw this.mapError(err, '');
+    }
+  }
+
+  async watch(namespace: string, q: WatchQuery = {}): Promise<Watcher> {
+    const predicate = this.predicate(q);
+    const rv = q.resourceVersion ?? '';
+    // Upstream: a watch from "" or "0" starts with the current state as synthetic ADDED events.
+    const sendInitialEvents = q.sendInitialEvents ?? (rv === '' || rv === '0');
+    try {
+      const watcher = await this.storage.watch(this.prefix(namespace), {
+        resourceVersion: rv,
+        predicate,
+        allowBookmarks: q.allowWatchBookmarks,
+        sendInitialEvents,
+      });
+      return this.typedWatcher(watcher);
+    } catch (err) {
+      throw this.mapError(err, '');
+    }
+  }
+
+  private typedWatcher(w: Watcher): Watcher {
+    const self = this;
+    return {
+      stop: () => w.stop(),
+      async *[Symbol.asyncIterator]() {
+        for await (const ev of w) {
+          if (ev.type !== 'ERROR') self.withTypeMeta(ev.object);
+          yield ev;
+        }
+      },
+    };
+  }
+
+  private validationErrors(obj: KubeObject, old: KubeObject | null): FieldError[] {
+    const generic = old ? validateObjectUpdate(obj, old) : validateObject(obj);
+    const specific = old ? this.def.strategy.validateUpdate(obj, old) : this.def.strategy.validate(obj);
+    return [...generic, ...specific];
+  }
+
+  private invalid(obj: KubeObject, errs: FieldError[]): StatusError {
+    return invalid({ group: this.info.group, kind: this.info.kind }, obj.metadata?.name ?? obj.metadata?.generateName ?? '', errs);
+  }
+
+  /** Fills namespace, name (generateName), uid, timestamps; validates; writes. */
+  async create(namespace: string, input: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    const { strategy } = this.def;
+    const obj = this.withTypeMeta(structuredClone(input));
+    obj.metadata ??= {};
+    const meta = obj.metadata;
+    if (this.info.namespaced) {
+      if (meta.namespace && namespace && meta.namespace !== namespace) {
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      meta.namespace = namespace || meta.namespace;
+    } else {
+      delete meta.namespace;
+    }
+    const generated = !meta.name && !!meta.generateName;
+    for (let attempt = 0; ; attempt++) {
+      if (generated) meta.name = `${meta.generateName}${randomSuffix()}`;
+      strategy.prepareForCreate(obj);
+      meta.uid = randomUUID();
+      meta.creationTimestamp = rfc3339(this.clock());
+      delete meta.resourceVersion;
+      delete meta.deletionTimestamp;
+      delete meta.deletionGracePeriodSeconds;
+      delete meta.selfLink;
+      if (strategy.tracksGeneration) meta.generation = 1;
+      else delete meta.generation;
+      const errs = this.validationErrors(obj, null);
+      if (errs.length) throw this.invalid(obj, errs);
+      strategy.canonicalize(obj);
+      if (opts.validate) await opts.validate(obj, null);
+      const undo = strategy.beforeCreate ? (await strategy.beforeCreate(obj, !!opts.dryRun)) || undefined : undefined;
+      if (opts.dryRun) {
+        if (undo) await undo().catch(() => undefined);
+        return obj;
+      }
+      try {
+        return this.withTypeMeta(await this.storage.create(this.key(meta.namespace ?? '', meta.name!), obj));
+      } catch (err) {
+        if (undo) await undo().catch(() => undefined);
+        if (generated && err instanceof StorageError && err.code === 'KeyExists' && attempt < 8) continue;
+        throw this.mapError(err, meta.name!);
+      }
+    }
+  }
+
+  /**
+   * Replaces an object with what produce() makes of the current state, with optimistic concurrency:
+   * a resourceVersion in the produced object must equal the current one (409 Conflict otherwise).
+   * Used by PUT (produce returns the client's object) and PATCH (produce applies the patch).
+   */
+  async update(
+    namespace: string,
+    name: string,
+    produce: (current: KubeObject | null) => KubeObject | Promise<KubeObject>,
+    opts: WriteOptions & { subresource?: string; forceAllowCreate?: boolean } = {},
+  ): Promise<{ object: KubeObject; created: boolean }> {
+    const { strategy, subresources } = this.def;
+    const key = this.key(namespace, name);
+    const allowCreate = (strategy.allowCreateOnUpdate || !!opts.forceAllowCreate) && !opts.subresource;
+    let created = false;
+    let lastOld: KubeObject | undefined;
+    let undo: (() => Promise<void>) | undefined = undefined;
+    const tryUpdate = async (current: KubeObject | null): Promise<KubeObject> => {
+      if (undo) {
+        await undo().catch(() => undefined);
+        undo = undefined;
+      }
+      if (!current) {
+        if (!allowCreate) throw notFound(this.gr, name);
+        const input = await produce(null);
+        created = true;
+        if (input.metadata?.name && input.metadata.name !== name) throw badRequest(`the name of the object (${input.metadata.name}) does not match the name on the URL (${name})`);
+        const obj = this.withTypeMeta(structuredClone(input));
+        obj.metadata.name = name;
+        if (this.info.namespaced) obj.metadata.namespace = namespace;
+        strategy.prepareForCreate(obj);
+        obj.metadata.uid = randomUUID();
+        obj.metadata.creationTimestamp = rfc3339(this.clock());
+        delete obj.metadata.resourceVersion;
+        if (strategy.tracksGeneration) obj.metadata.generation = 1;
+        const errs = this.validationErrors(obj, null);
+        if (errs.length) throw this.invalid(obj, errs);
+        strategy.canonicalize(obj);
+        if (opts.validate) await opts.validate(obj, null);
+        undo = strategy.beforeCreate ? (await strategy.beforeCreate(obj, !!opts.dryRun)) || undefined : undefined;
+        return obj;
+      }
+      created = false;
+      lastOld = current;
+      const currentCopy = structuredClone(current);
+      const input = await produce(currentCopy);
+      const obj = this.withTypeMeta(structuredClone(input));
+      obj.metadata ??= {};
+      const meta = obj.metadata;
+      if (meta.name && meta.name !== name) throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
+      meta.name = name;
+      if (this.info.namespaced) {
+        if (meta.namespace && meta.namespace !== namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+        meta.namespace = namespace;
+      } else delete meta.namespace;
+      const curMeta = current.metadata;
+      if (meta.resourceVersion) {
+        if (meta.resourceVersion !== curMeta.resourceVersion) throw conflict(this.gr, name, OPTIMISTIC_LOCK_MESSAGE);
+      } else if (!strategy.allowUnconditionalUpdate) {
+        throw this.invalid(obj, [{ type: 'FieldValueInvalid', field: 'metadata.resourceVersion', badValue: '', detail: 'must be specified for an update' }]);
+      }
+      if (meta.uid && meta.uid !== curMeta.uid) {
+        throw conflict(this.gr, name, `Precondition failed: UID in precondition: ${meta.uid}, UID in object meta: ${curMeta.uid}`);
+      }
+      // Fields only the server sets.
+      meta.uid = curMeta.uid;
+      meta.creationTimestamp = curMeta.creationTimestamp;
+      meta.resourceVersion = curMeta.resourceVersion;
+      if (curMeta.deletionTimestamp) {
+        meta.deletionTimestamp = curMeta.deletionTimestamp;
+        meta.deletionGracePeriodSeconds = curMeta.deletionGracePeriodSeconds;
+      } else {
+        delete meta.deletionTimestamp;
+        delete meta.deletionGracePeriodSeconds;
+      }
+      if (opts.subresource) {
+        const sub = subresources[opts.subresource];
+        if (!sub) throw notFound(this.gr, name);
+        sub.prepareForUpdate(obj, current);
+        const errs = sub.validateUpdate(obj, current);
+        if (errs.length) throw this.invalid(obj, errs);
+      } else {
+        strategy.prepareForUpdate(obj, current);
+        if (strategy.tracksGeneration) {
+          meta.generation = (curMeta.generation ?? 1) + (specOf(obj) !== specOf(current) ? 1 : 0);
+        } else delete meta.generation;
+        const errs = this.validationErrors(obj, current);
+        if (errs.length) throw this.invalid(obj, errs);
+      }
+      strategy.canonicalize(obj);
+      if (opts.validate) await opts.validate(obj, current);
+      if (!opts.subresource && strategy.beforeUpdate) undo = (await strategy.beforeUpdate(obj, current, !!opts.dryRun)) || undefined;
+      return obj;
+    };
+    let stored: KubeObject;
+    try {
+      if (opts.dryRun) {
+        let current: KubeObject | null = null;
+        try {
+          current = await this.storage.get(key);
+        } catch (err) {
+          if (!(err instanceof StorageError && err.code === 'KeyNotFound')) throw err;
+        }
+        // Dry runs go through every step but the write.
+        const obj = await tryUpdate(current);
+        if (undo) await (undo as () => Promise<void>)().catch(() => undefined);
+        return { object: obj, created };
+      }
+      stored = await this.storage.guaranteedUpdate(key, tryUpdate, { ignoreNotFound: allowCreate });
+    } catch (err) {
+      if (undo) await (undo as () => Promise<void>)().catch(() => undefined);
+      throw this.mapError(err, name);
+    }
+    this.withTypeMeta(stored);
+    if (!created && !opts.subresource && this.def.strategy.afterUpdate && lastOld) await this.def.strategy.afterUpdate(stored, lastOld);
+    // An object being deleted whose last finalizer was just removed goes away now.
+    const ready = this.def.strategy.readyToDelete ? this.def.strategy.readyToDelete(stored) : !stored.metadata.finalizers?.length;
+    if (stored.metadata.deletionTimestamp && ready && (stored.metadata.deletionGracePeriodSeconds ?? 0) === 0) {
+      try {
+        const gone = await this.storage.delete(key, { preconditions: { resourceVersion: stored.metadata.resourceVersion } });
+        if (this.def.strategy.afterDelete) await this.def.strategy.afterDelete(gone);
+        return { object: this.withTypeMeta(gone), created: false };
+      } catch (err) {
+        if (err instanceof StorageError && (err.code === 'KeyNotFound' || err.code === 'ResourceVersionConflicts')) return { object: stored, created };
+        throw this.mapError(err, name);
+      }
+    }
+    return { object: stored, created };
+  }
+
+  /**
+   * Deletes an object. Objects with finalizers, or a graceful period (pods), get a deletionTimestamp and
+   * stay until the finalizers are gone (deleted=false). Returns the last state.
+   */
+  async delete(namespace: string, name: string, opts: DeleteOptions = {}): Promise<{ object: KubeObject; deleted: boolean }> {
+    const key = this.key(namespace, name);
+    const dryRun = !!opts.dryRun?.includes('All');
+    for (let attempt = 0; attempt < 16; attempt++) {
+      const current = await this.get(namespace, name);
+      const meta = current.metadata;
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== meta.uid) {
+        throw conflict(this.gr, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid}`);
+      }
+      if (pre?.resourceVersion && pre.resourceVersion !== meta.resourceVersion) {
+        throw conflict(this.gr, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`);
+      }
+      const next = structuredClone(current);
+      const custom = this.def.strategy.onDelete?.(next, opts);
+      let keep = custom !== undefined;
+      if (!keep) {
+        const finalizers = new Set(next.metadata.finalizers ?? []);
+        if (!meta.deletionTimestamp) {
+          const policy = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : opts.orphanDependents === false ? 'Background' : undefined);
+          if (policy === 'Foreground') finalizers.add('foregroundDeletion');
+          if (policy === 'Orphan') finalizers.add('orphan');
+        }
+        const grace = this.def.strategy.gracePeriod?.(current, opts) ?? 0;
+        if (finalizers.size > 0 || grace > 0) {
+          keep = true;
+          next.metadata.finalizers = [...finalizers];
+          const now = this.clock();
+          const proposed = new Date(now.getTime() + grace * 1000);
+          const existing = meta.deletionTimestamp ? new Date(meta.deletionTimestamp) : undefined;
+          // A later delete may only shorten the grace period.
+          if (!existing || proposed < existing) {
+            next.metadata.deletionTimestamp = rfc3339(proposed);
+            next.metadata.deletionGracePeriodSeconds = grace;
+          }
+          if (grace === 0 && finalizers.size === 0) keep = false;
+        }
+      }
+      if (keep) {
+        const updated = custom ?? next;
+        if (dryRun) return { object: updated, deleted: false };
+        if (JSON.stringify(updated) === JSON.stringify(current)) return { object: current, deleted: false };
+        try {
+          const stored = await this.storage.guaranteedUpdate(key, (cur) => {
+            if (!cur || cur.metadata.resourceVersion !== meta.resourceVersion) throw new StorageError('ResourceVersionConflicts', key);
+            return updated;
+          });
+          return { object: this.withTypeMeta(stored), deleted: false };
+        } catch (err) {
+          if (err instanceof StorageError && err.code === 'ResourceVersionConflicts') continue;
+          throw this.mapError(err, name);
+        }
+      }
+      if (dryRun) return { object: current, deleted: true };
+      try {
+        const gone = await this.storage.delete(key, { preconditions: { resourceVersion: meta.resourceVersion } });
+        if (this.def.strategy.afterDelete) await this.def.strategy.afterDelete(gone);
+        return { object: this.withTypeMeta(gone), deleted: true };
+      } catch (err) {
+        if (err instanceof StorageError && err.code === 'ResourceVersionConflicts') continue;
+        throw this.mapError(err, name);
+      }
+    }
+    throw conflict(this.gr, name, OPTIMISTIC_LOCK_MESSAGE);
+  }
+
+  async deleteCollection(namespace: string, q: ListQuery, opts: DeleteOptions = {}): Promise<KubeList> {
+    const list = await this.list(namespace, { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector });
+    const deleted: KubeObject[] = [];
+    for (const item of list.items) {
+      try {
+        const { object } = await this.delete(item.metadata.namespace ?? '', item.metadata.name!, opts);
+        deleted.push(object);
+      } catch (err) {
+        if (err instanceof StatusError && err.reason === 'NotFound') continue;
+        throw err;
+      }
+    }
+    return { ...list, items: deleted };
+  }
+}

@@ -1,0 +1,224 @@
+// The apiserver factory: builds the fastify app and its runtime (storage, registry, admission,
+// authentication, authorization) without listening, so tests can start it in-process or as a process.
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { StatusError, forbidden, requestEntityTooLarge, toStatusError, unauthorized, type KubeObject } from '@kubelab/api';
+import type { Logger } from '@kubelab/component-base';
+import type { ApiServerConfig } from './config.js';
+import { parseRequestInfo, type RequestInfo } from './endpoints/request-info.js';
+import { handleResource, notFoundPage, type ResourceContext } from './endpoints/resources.js';
+import { AGGREGATED_CONTENT_TYPE, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './endpoints/discovery.js';
+import { createMetrics, scopeOf, type Metrics } from './metrics.js';
+import { ANONYMOUS, AlwaysAllow, X509Authenticator, type Authenticator, type Authorizer, type UserInfo } from './auth/authn.js';
+import { AdmissionChain, selectPlugins, type AdmissionPlugin } from './admission/admission.js';
+import { NamespaceLifecycle } from './admission/namespace-lifecycle.js';
+import { createRegistry, type Registry } from './registry/index.js';
+import type { Storage } from './storage/interface.js';
+import { VERSION } from './version.js';
+
+export interface ApiServerRuntime {
+  app: ReturnType<typeof buildApp>;
+  registry: Registry;
+  metrics: Metrics;
+  /** Health checks by name, run by /readyz (and /livez for the ones marked live). */
+  checks: Map<string, () => Promise<void>>;
+}
+
+/** Admission plugins in upstream's order; more arrive with the security issue. */
+const ADMISSION_ORDER = ['NamespaceLifecycle'];
+const ADMISSION_DEFAULTS = ['NamespaceLifecycle'];
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    kube?: RequestInfo;
+    user?: UserInfo;
+  }
+}
+
+export interface ApiServerDeps {
+  config: ApiServerConfig;
+  tls: { cert: Buffer; key: Buffer; ca?: Buffer };
+  /** Storage for one resource prefix (cached), and raw storage for allocations. */
+  storageFor: (prefix: string) => Storage;
+  rawStorage: Storage;
+  logger: Logger;
+  clock?: () => Date;
+}
+
+export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
+  const { config, tls, logger } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const metrics = createMetrics();
+  const registry = createRegistry({
+    storageFor: deps.storageFor,
+    rawStorage: deps.rawStorage,
+    serviceClusterIPRange: config.serviceClusterIPRange,
+    serviceNodePortRange: config.serviceNodePortRange,
+    clock,
+  });
+  const namespaces = registry.store('', 'v1', 'namespaces');
+  const getNamespace = async (name: string): Promise<KubeObject | undefined> => {
+    try {
+      return await namespaces.get('', name);
+    } catch (err) {
+      if (err instanceof StatusError && err.reason === 'NotFound') return undefined;
+      throw err;
+    }
+  };
+  const available: Record<string, AdmissionPlugin> = { NamespaceLifecycle: new NamespaceLifecycle(getNamespace) };
+  const admission = new AdmissionChain(
+    selectPlugins(ADMISSION_ORDER, ADMISSION_DEFAULTS, config.enableAdmissionPlugins, config.disableAdmissionPlugins).map((n) => available[n]!),
+  );
+  const authenticators: Authenticator[] = [new X509Authenticator()];
+  const authorizer: Authorizer = new AlwaysAllow();
+  const checks = new Map<string, () => Promise<void>>();
+  checks.set('etcd', async () => {
+    await deps.rawStorage.currentRevision();
+  });
+
+  const ctx: ResourceContext = {
+    stores: registry.stores,
+    admission,
+    clock,
+    metrics,
+    minRequestTimeoutSeconds: config.minRequestTimeoutSeconds,
+  };
+
+  const app = buildApp(tls, logger, config.maxRequestBodyBytes);
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err, req, reply) => {
+    let status: StatusError;
+    const e = err as { code?: string; statusCode?: number; message: string };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') status = requestEntityTooLarge(`Request entity too large: limit is ${config.maxRequestBodyBytes}`);
+    else if (e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') status = new StatusError({ code: 400, reason: 'BadRequest', message: e.message });
+    else status = toStatusError(err);
+    if (status.code >= 500) req.log.error({ err }, 'Request failed');
+    if (reply.sent || reply.raw.headersSent) return;
+    reply.code(status.code).header('content-type', 'application/json').send(JSON.stringify(status.status));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).header('content-type', 'application/json').send(JSON.stringify(notFoundPage().status));
+  });
+
+  // Authentication and authorization for every request, as upstream's filter chain.
+  app.addHook('onRequest', async (req) => {
+    const url = new URL(req.url, 'http://x');
+    req.kube = parseRequestInfo(req.method, url.pathname, url.searchParams);
+    let user: UserInfo | undefined;
+    for (const a of authenticators) {
+      user = await a.authenticate({ socket: req.raw.socket, headers: req.headers });
+      if (user) break;
+    }
+    if (!user && req.headers.authorization) throw unauthorized();
+    req.user = user ?? ANONYMOUS;
+    const ri = req.kube;
+    const decision = await authorizer.authorize({ user: req.user, ...ri });
+    if (!decision.allowed) {
+      const who = `User "${req.user.name}"`;
+      if (ri.isResourceRequest) {
+        const res = ri.subresource ? `${ri.resource}/${ri.subresource}` : ri.resource;
+        const scope = ri.namespace ? ` in the namespace "${ri.namespace}"` : ' at the cluster scope';
+        throw forbidden({ group: ri.apiGroup, resource: ri.resource }, ri.name, `${who} cannot ${ri.verb} resource "${res}" in API group "${ri.apiGroup}"${scope}`);
+      }
+      throw new StatusError({ code: 403, reason: 'Forbidden', message: `forbidden: ${who} cannot ${ri.verb} path "${ri.path}"`, details: {} });
+    }
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const ri = req.kube;
+    if (!ri?.isResourceRequest) return;
+    const labels = {
+      verb: ri.verb.toUpperCase(),
+      dry_run: new URL(req.url, 'http://x').searchParams.has('dryRun') ? 'All' : '',
+      group: ri.apiGroup,
+      version: ri.apiVersion,
+      resource: ri.resource,
+      subresource: ri.subresource,
+      scope: scopeOf(ri.name, ri.namespace),
+      component: 'apiserver',
+    };
+    metrics.requestTotal.inc({ ...labels, code: String(reply.statusCode) });
+    if (ri.verb !== 'watch') metrics.requestDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  const json = (reply: FastifyReply, body: unknown, contentType = 'application/json') => reply.code(200).header('content-type', contentType).send(JSON.stringify(body));
+  const serverAddress = `${config.advertiseAddress || '127.0.0.1'}:${config.securePort}`;
+
+  const dispatch = async (req: FastifyRequest, reply: FastifyReply) => {
+    const ri = req.kube!;
+    if (ri.isResourceRequest) return handleResource(ctx, ri, req, reply, req.user!);
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw notFoundPage();
+    const path = ri.path.replace(/\/+$/, '') || '/';
+    if (path === '/api') {
+      const agg = wantsAggregated(req.headers.accept);
+      if (agg) return json(reply, aggregatedDiscovery(true), AGGREGATED_CONTENT_TYPE.replace('v=v2', `v=${agg}`));
+      return json(reply, apiVersions(serverAddress));
+    }
+    if (path === '/apis') {
+      const agg = wantsAggregated(req.headers.accept);
+      if (agg) return json(reply, aggregatedDiscovery(false), AGGREGATED_CONTENT_TYPE.replace('v=v2', `v=${agg}`));
+      return json(reply, apiGroupList());
+    }
+    if (ri.apiPrefix === 'api' && ri.apiVersion) {
+      const doc = apiResourceList('', ri.apiVersion);
+      if (doc) return json(reply, doc);
+    }
+    if (ri.apiPrefix === 'apis' && ri.apiGroup) {
+      const doc = ri.apiVersion ? apiResourceList(ri.apiGroup, ri.apiVersion) : apiGroupDoc(ri.apiGroup);
+      if (doc) return json(reply, doc);
+    }
+    throw notFoundPage();
+  };
+
+  app.get('/version', async (_req, reply) => json(reply, VERSION));
+  for (const [path, names] of [
+    ['/healthz', ['ping', 'etcd']],
+    ['/livez', ['ping']],
+    ['/readyz', ['ping', 'etcd']],
+  ] as const) {
+    app.get(path, async (req, reply) => {
+      const verbose = new URL(req.url, 'http://x').searchParams.has('verbose');
+      const lines: string[] = [];
+      let ok = true;
+      for (const name of names) {
+        const check = name === 'ping' ? async () => undefined : checks.get(name);
+        try {
+          await check?.();
+          lines.push(`[+]${name} ok`);
+        } catch {
+          ok = false;
+          lines.push(`[-]${name} failed: reason withheld`);
+        }
+      }
+      const what = path.slice(1);
+      const body = ok ? (verbose ? `${lines.join('\n')}\n${what} check passed\n` : 'ok') : `${lines.join('\n')}\n${what} check failed\n`;
+      reply.code(ok ? 200 : 500).header('content-type', 'text/plain; charset=utf-8').send(body);
+    });
+  }
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/api', handler: dispatch });
+  app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/api/*', handler: dispatch });
+  app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/apis', handler: dispatch });
+  app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/apis/*', handler: dispatch });
+
+  return { app, registry, metrics, checks };
+}
+
+function buildApp(tls: { cert: Buffer; key: Buffer; ca?: Buffer }, logger: Logger, bodyLimit: number) {
+  return Fastify({
+    // Client certificates are requested and verified against the cluster CA, but optional: the
+    // authenticators decide what an unauthenticated request may do.
+    https: { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false },
+    loggerInstance: logger,
+    disableRequestLogging: true,
+    bodyLimit,
+    // Kubernetes names may contain dots and colons; routing is ours, fastify only dispatches.
+    maxParamLength: 2048,
+    return503OnClosing: true,
+  });
+}

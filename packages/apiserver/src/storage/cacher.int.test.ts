@@ -1,0 +1,283 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { KubeObject, WatchEvent } from '@kubelab/api';
+import { startEtcd, type EtcdInstance } from '../../../../test/fixtures/etcd.js';
+import { Cacher, type CacherOptions } from './cacher.js';
+import { EtcdStorage } from './etcd.js';
+import { createStorage } from './index.js';
+import { StorageError, type Watcher } from './interface.js';
+
+let etcd: EtcdInstance;
+const cleanups: Array<() => Promise<void>> = [];
+let seq = 0;
+const PODS = '/registry/pods/';
+
+beforeAll(async () => {
+  etcd = await startEtcd();
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(async () => {
+  await etcd?.stop();
+});
+
+async function newCacher(opts: Partial<CacherOptions> = {}): Promise<{ cacher: Cacher; etcdStorage: EtcdStorage }> {
+  const etcdStorage = new EtcdStorage({ endpoints: [etcd.endpoint], prefix: `/c${++seq}`, requestTimeoutMs: 2000 });
+  const cacher = new Cacher({ storage: etcdStorage, resourcePrefix: PODS, ...opts });
+  cleanups.push(() => etcdStorage.close());
+  cleanups.push(() => cacher.close());
+  await cacher.start();
+  return { cacher, etcdStorage };
+}
+
+function pod(name: string, extra: Partial<KubeObject> = {}): KubeObject {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, ...extra };
+}
+
+async function nextEvents(w: Watcher, n: number, timeoutMs = 5000): Promise<WatchEvent[]> {
+  const out: WatchEvent[] = [];
+  const it = w[Symbol.asyncIterator]();
+  const deadline = Date.now() + timeoutMs;
+  while (out.length < n) {
+    const r = await Promise.race([
+      it.next(),
+      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()))),
+    ]);
+    if (r === 'timeout') throw new Error(`timed out after ${out.length}/${n} events: ${JSON.stringify(out.map((e) => e.type))}`);
+    if (r.done) break;
+    out.push(r.value);
+  }
+  return out;
+}
+
+describe('Cacher lists', () => {
+  it('serves a consistent list that sees a write made just before it', async () => {
+    const { cacher } = await newCacher();
+    for (let i = 0; i < 20; i++) {
+      const created = await cacher.create(`/registry/pods/default/p${String(i).padStart(2, '0')}`, pod(`p${i}`));
+      const list = await cacher.list(PODS);
+      expect(list.items).toHaveLength(i + 1);
+      expect(Number(list.resourceVersion)).toBeGreaterThanOrEqual(Number(created.metadata.resourceVersion));
+      expect(list.items[i]!.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
+    }
+    const deleted = await cacher.delete('/registry/pods/default/p00');
+    const afterDelete = await cacher.list(PODS);
+    expect(afterDelete.items).toHaveLength(19);
+    expect(Number(afterDelete.resourceVersion)).toBeGreaterThanOrEqual(Number(deleted.metadata.resourceVersion));
+  });
+
+  it('is fresh at the current revision when only other prefixes changed', async () => {
+    const { cacher, etcdStorage } = await newCacher();
+    await cacher.create('/registry/pods/default/a', pod('a'));
+    const other = await etcdStorage.create('/registry/services/default/s', pod('s'));
+    const list = await cacher.list(PODS);
+    expect(list.items.map((i) => i.metadata.name)).toEqual(['a']);
+    expect(Number(list.resourceVersion)).toBeGreaterThanOrEqual(Number(other.metadata.resourceVersion));
+  });
+
+  it('serves resourceVersion=0 from memory, filters by predicate and sub-prefix, and delegates paging to etcd', async () => {
+    const { cacher, etcdStorage } = await newCacher();
+    await cacher.create('/registry/pods/a/x', pod('x', { metadata: { name: 'x', namespace: 'a' }, spec: { keep: true } }));
+    await cacher.create('/registry/pods/b/y', pod('y', { metadata: { name: 'y', namespace: 'b' }, spec: { keep: false } }));
+    const z = await cacher.create('/registry/pods/b/z', pod('z', { metadata: { name: 'z', namespace: 'b' }, spec: { keep: true } }));
+    await cacher.list(PODS); // wait for the cache
+    const any = await cacher.list(PODS, { resourceVersion: '0', predicate: (o) => o.spec.keep });
+    expect(any.items.map((i) => i.metadata.name)).toEqual(['x', 'z']);
+    const ns = await cacher.list('/registry/pods/b/', { resourceVersion: '0' });
+    expect(ns.items.map((i) => i.metadata.name)).toEqual(['y', 'z']);
+    // returned objects are copies: mutating them does not change the cache
+    ns.items[0]!.metadata.name = 'mutated';
+    expect((await cacher.list('/registry/pods/b/', { resourceVersion: '0' })).items[0]!.metadata.name).toBe('y');
+
+    const page = await cacher.list(PODS, { limit: 2 });
+    expect(page.items).toHaveLength(2);
+    expect(page.continue).toBeTruthy();
+    const page2 = await cacher.list(PODS, { limit: 2, continue: page.continue });
+    expect(page2.items.map((i) => i.metadata.name)).toEqual(['z']);
+    const notOlder = await cacher.list(PODS, { resourceVersion: z.metadata.resourceVersion });
+    expect(notOlder.items).toHaveLength(3);
+    expect(await cacher.count('/registry/pods/b/')).toBe(2);
+    expect(etcdStorage.stats.activeWatchStreams).toBe(1);
+  });
+
+  it('fails a list from a future resourceVersion with TooLargeResourceVersion after the timeout', async () => {
+    const { cacher } = await newCacher({ freshnessTimeoutMs: 300 });
+    const future = String((await cacher.currentRevision()) + 1000);
+    const err = await cacher.list(PODS, { resourceVersion: future }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect((err as StorageError).code).toBe('TooLargeResourceVersion');
+  });
+});
+
+describe('Cacher watch', () => {
+  it('fans out to 100 watchers over one etcd watch', async () => {
+    const { cacher, etcdStorage } = await newCacher();
+    const watchers = await Promise.all(Array.from({ length: 100 }, () => cacher.watch(PODS)));
+    await vi.waitFor(() => expect(etcdStorage.stats.activeWatchStreams).toBe(1));
+    expect(etcdStorage.stats.watchStreamsOpened).toBe(1);
+    const a = await cacher.create('/registry/pods/default/a', pod('a'));
+    const a2 = await cacher.guaranteedUpdate('/registry/pods/default/a', (c) => ({ ...c!, spec: { x: 1 } }));
+    const gone = await cacher.delete('/registry/pods/default/a');
+    const all = await Promise.all(watchers.map((w) => nextEvents(w, 3)));
+    for (const events of all) {
+      expect(events.map((e) => [e.type, e.object.metadata.resourceVersion])).toEqual([
+        ['ADDED', a.metadata.resourceVersion],
+        ['MODIFIED', a2.metadata.resourceVersion],
+        ['DELETED', gone.metadata.resourceVersion],
+      ]);
+    }
+    for (const w of watchers) w.stop();
+    expect(cacher.watcherCount).toBe(0);
+    expect(etcdStorage.stats.activeWatchStreams).toBe(1);
+  });
+
+  it('replays from a resourceVersion and answers 410 once it left the buffer', async () => {
+    const { cacher } = await newCacher({ capacity: 5 });
+    const created: KubeObject[] = [];
+    for (let i = 0; i < 8; i++) created.push(await cacher.create(`/registry/pods/default/p${i}`, pod(`p${i}`)));
+    await cacher.list(PODS); // caught up
+
+    const from = created[4]!.metadata.resourceVersion!;
+    const w = await cacher.watch(PODS, { resourceVersion: from });
+    const replay = await nextEvents(w, 3);
+    expect(replay.map((e) => e.object.metadata.name)).toEqual(['p5', 'p6', 'p7']);
+    const more = await cacher.create('/registry/pods/default/p8', pod('p8'));
+    const live = await nextEvents(w, 1);
+    expect(live[0]!.object.metadata.resourceVersion).toBe(more.metadata.resourceVersion);
+    w.stop();
+
+    const tooOld = created[0]!.metadata.resourceVersion!;
+    const expired = await cacher.watch(PODS, { resourceVersion: tooOld });
+    const events = await nextEvents(expired, 2);
+    expect(events).toHaveLength(1);
+    expect(events[0]!.type).toBe('ERROR');
+    expect(events[0]!.object).toMatchObject({ kind: 'Status', status: 'Failure', code: 410, reason: 'Expired' });
+    expect(events[0]!.object.message).toMatch(new RegExp(`^too old resource version: ${tooOld} \\(\\d+\\)$`));
+  });
+
+  it('sends initial state and bookmarks', async () => {
+    const { cacher } = await newCacher({
+      bookmarkIntervalMs: 100,
+      newBookmarkObject: () => ({ kind: 'Pod', apiVersion: 'v1', metadata: {} }),
+    });
+    await cacher.create('/registry/pods/default/a', pod('a'));
+    await cacher.create('/registry/pods/default/b', pod('b'));
+    const w = await cacher.watch(PODS, { sendInitialEvents: true, allowBookmarks: true });
+    const initial = await nextEvents(w, 3);
+    expect(initial.map((e) => e.type)).toEqual(['ADDED', 'ADDED', 'BOOKMARK']);
+    expect(initial[2]!.object.metadata.annotations).toEqual({ 'k8s.io/initial-events-end': 'true' });
+    const c = await cacher.create('/registry/pods/default/c', pod('c'));
+    // Bookmarks keep coming; the first one at c's revision comes after c's ADDED event.
+    const seen: WatchEvent[] = [];
+    for (;;) {
+      const [ev] = await nextEvents(w, 1);
+      seen.push(ev!);
+      if (ev!.type === 'BOOKMARK' && ev!.object.metadata.resourceVersion === c.metadata.resourceVersion) break;
+    }
+    const bookmark = seen[seen.length - 1];
+    expect(bookmark).toEqual({ type: 'BOOKMARK', object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: c.metadata.resourceVersion } } });
+    expect(seen.filter((e) => e.type !== 'BOOKMARK').map((e) => [e.type, e.object.metadata.name])).toEqual([['ADDED', 'c']]);
+
+    const noBookmarks = await cacher.watch(PODS, { resourceVersion: '0', sendInitialEvents: false });
+    await new Promise((r) => setTimeout(r, 300));
+    const d = await cacher.create('/registry/pods/default/d', pod('d'));
+    const [only] = await nextEvents(noBookmarks, 1);
+    expect(only).toMatchObject({ type: 'ADDED', object: { metadata: { resourceVersion: d.metadata.resourceVersion } } });
+    w.stop();
+    noBookmarks.stop();
+  });
+
+  it('ends a watcher that falls too far behind without affecting the others', async () => {
+    const { cacher } = await newCacher({ watcherQueueCapacity: 3, slowWatcherGraceMs: 200 });
+    const slow = await cacher.watch(PODS);
+    const fast = await cacher.watch(PODS);
+    const fastEvents: WatchEvent[] = [];
+    const consuming = (async () => {
+      for await (const ev of fast) {
+        fastEvents.push(ev);
+        if (fastEvents.length === 10) break;
+      }
+    })();
+    for (let i = 0; i < 10; i++) await cacher.create(`/registry/pods/default/p${i}`, pod(`p${i}`));
+    await consuming;
+    expect(fastEvents).toHaveLength(10);
+    await vi.waitFor(() => expect(cacher.watcherCount).toBe(0));
+    // the slow watcher gets what was queued, then its stream ends (its client re-watches)
+    const slowEvents = await nextEvents(slow, 20, 1000);
+    expect(slowEvents.length).toBe(10);
+    const later = await cacher.watch(PODS);
+    await cacher.create('/registry/pods/default/late', pod('late'));
+    expect((await nextEvents(later, 1))[0]!.object.metadata.name).toBe('late');
+    later.stop();
+  });
+});
+
+describe('Cacher when etcd is unreachable', () => {
+  it('fails consistent reads fast, keeps watchers, and catches up after etcd restarts', async () => {
+    const { cacher, etcdStorage } = await newCacher({ freshnessTimeoutMs: 3000, maxBackoffMs: 500 });
+    await cacher.create('/registry/pods/default/a', pod('a'));
+    await cacher.list(PODS);
+    const w = await cacher.watch(PODS);
+
+    etcd.kill('SIGKILL');
+    const started = Date.now();
+    const err = await cacher.list(PODS).catch((e: unknown) => e);
+    expect((err as StorageError).code).toBe('Unreachable');
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await cacher.list(PODS, { resourceVersion: '0' })).items).toHaveLength(1); // stale but served
+
+    await etcd.restart();
+    const b = await cacher.create('/registry/pods/default/b', pod('b'));
+    const list = await cacher.list(PODS);
+    expect(list.items.map((i) => i.metadata.name)).toEqual(['a', 'b']);
+    const [ev] = await nextEvents(w, 1);
+    expect(ev).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'b', resourceVersion: b.metadata.resourceVersion } } });
+    expect(etcdStorage.stats.activeWatchStreams).toBe(1);
+    w.stop();
+  });
+});
+
+describe('Cacher after its resume revision was compacted', () => {
+  it('relists and ends its watchers so they re-watch', async () => {
+    // A long reconnect backoff leaves time to write and compact while the cache's etcd watch is down.
+    const { cacher } = await newCacher({ minBackoffMs: 4000, maxBackoffMs: 4000 });
+    await cacher.create('/registry/pods/default/a', pod('a'));
+    await cacher.list(PODS);
+    const w = await cacher.watch(PODS);
+    etcd.kill('SIGKILL');
+    await etcd.restart();
+    await cacher.create('/registry/pods/default/b', pod('b'));
+    await cacher.delete('/registry/pods/default/a');
+    await cacher.storage.compact(await cacher.currentRevision());
+    // The watcher cannot be told what it missed: its stream just ends.
+    expect(await nextEvents(w, 1, 10_000)).toEqual([]);
+    const list = await cacher.list(PODS, { resourceVersion: '0' });
+    expect(list.items.map((i) => i.metadata.name)).toEqual(['b']);
+    const again = await cacher.watch(PODS, { resourceVersion: list.resourceVersion });
+    const c = await cacher.create('/registry/pods/default/c', pod('c'));
+    expect((await nextEvents(again, 1))[0]!.object.metadata.resourceVersion).toBe(c.metadata.resourceVersion);
+    again.stop();
+  });
+});
+
+describe('createStorage', () => {
+  it('returns a cached storage per resource prefix sharing one etcd client', async () => {
+    const factory = createStorage({ endpoints: [etcd.endpoint], cacheResources: true, prefix: `/f${++seq}` });
+    cleanups.push(() => factory.close());
+    const pods = factory('/registry/pods/');
+    const services = factory('/registry/services/');
+    expect(factory('/registry/pods/')).toBe(pods);
+    expect(pods).toBeInstanceOf(Cacher);
+    await pods.create('/registry/pods/default/a', pod('a'));
+    await services.create('/registry/services/default/s', pod('s'));
+    expect((await pods.list('/registry/pods/')).items).toHaveLength(1);
+    expect((await services.list('/registry/services/')).items).toHaveLength(1);
+    expect(factory.etcd.stats.activeWatchStreams).toBe(2);
+
+    const direct = createStorage({ endpoints: [etcd.endpoint], cacheResources: false, prefix: `/f${seq}` });
+    cleanups.push(() => direct.close());
+    const s = direct('/registry/pods/');
+    await s.close(); // a per-resource close leaves the shared client usable
+    expect((await s.list('/registry/pods/')).items).toHaveLength(1);
+  });
+});

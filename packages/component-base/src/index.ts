@@ -1,0 +1,5 @@
+export * from './logger.js';
+export * from './flags.js';
+export * from './pki/pki.js';
+export * from './pki/kubeconfig.js';
+export * from './pki/init.js';
