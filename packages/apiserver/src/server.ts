@@ -218,7 +218,12 @@ function buildApp(tls: { cert: Buffer; key: Buffer; ca?: Buffer }, logger: Logge
     disableRequestLogging: true,
     bodyLimit,
     // Kubernetes names may contain dots and colons; routing is ours, fastify only dispatches.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     return503OnClosing: true,
+    // A request the HTTP parser rejects still gets a Status body.
+    clientErrorHandler: (err, socket) => {
+      const status = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `bad request: ${err.message}`, reason: 'BadRequest', code: 400 });
+      if (socket.writable) socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(status)}\r\nConnection: close\r\n\r\n${status}`);
+    },
   });
 }

@@ -24,8 +24,8 @@ export function compileSelectors(info: ResourceInfo, labelSelector?: string, fie
       // Checks the fields this resource supports and maps legacy names (pods' spec.host), as upstream.
       fields = convertFieldSelector(info.resource, info.group, parsed);
     } catch (err) {
-      const gvr = `${info.group}/${info.version}, Resource=${info.resource}`;
-      throw badRequest(`Unable to find "${gvr}" that match label selector "${labelSelector ?? ''}", field selector "${fieldSelector}": ${(err as Error).message}`);
+      // kubectl prefixes this with `Unable to find "<gvr>" that match label selector ...` itself.
+      throw badRequest((err as Error).message);
     }
     if (fields.empty()) fields = undefined;
   }

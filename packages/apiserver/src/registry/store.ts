@@ -132,6 +132,16 @@ export class Store {
     }
   }
 
+  private async exists(key: string): Promise<boolean> {
+    try {
+      await this.storage.get(key);
+      return true;
+    } catch (err) {
+      if (err instanceof StorageError && err.code === 'KeyNotFound') return false;
+      throw this.mapError(err, '');
+    }
+  }
+
   predicate(q: { labelSelector?: string; fieldSelector?: string }): Predicate | undefined {
     return compileSelectors(this.info, q.labelSelector, q.fieldSelector);
   }
@@ -243,6 +253,11 @@ export class Store {
       if (errs.length) throw this.invalid(obj, errs);
       strategy.canonicalize(obj);
       if (opts.validate) await opts.validate(obj, null);
+      // Allocation hooks (ClusterIPs, NodePorts) must not run for a name that exists: that is AlreadyExists.
+      if (strategy.beforeCreate && (await this.exists(this.key(meta.namespace ?? '', meta.name!)))) {
+        if (generated && attempt < 8) continue;
+        throw alreadyExists(this.gr, meta.name!);
+      }
       const undo = strategy.beforeCreate ? (await strategy.beforeCreate(obj, !!opts.dryRun)) || undefined : undefined;
       if (opts.dryRun) {
         if (undo) await undo().catch(() => undefined);

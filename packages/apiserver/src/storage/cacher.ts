@@ -140,6 +140,7 @@ export class Cacher implements Storage {
   private closed = false;
   private rawWatch: RawWatch | undefined;
   private watchUp = false;
+  private endWatchOnce: (() => void) | undefined;
   private readonly stopLoop = new AbortController();
   private wake = new AbortController();
   private bookmarkTimer: NodeJS.Timeout | undefined;
@@ -244,8 +245,9 @@ export class Cacher implements Storage {
     this.notifyRevision();
   }
 
-  private watchOnce(onHealthy: () => void): Promise<'compacted' | 'error'> {
+  private watchOnce(onHealthy: () => void): Promise<'compacted' | 'error' | 'closed'> {
     return new Promise((resolve, reject) => {
+      this.endWatchOnce = () => resolve('closed');
       this.storage
         .openWatch(this.resourcePrefix, true, this.revision + 1, {
           onCreated: onHealthy,
@@ -522,6 +524,7 @@ export class Cacher implements Storage {
     if (this.bookmarkTimer) clearInterval(this.bookmarkTimer);
     this.rawWatch?.cancel();
     this.rawWatch = undefined;
+    this.endWatchOnce?.();
     for (const w of [...this.watchers]) w.queue.end();
     this.watchers.clear();
     for (const resolve of this.readyWaiters.splice(0)) resolve();

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { KubeObject, WatchEvent } from '@kubelab/api';
 import { startEtcd, type EtcdInstance } from '../../../../test/fixtures/etcd.js';
 import { EtcdStorage } from './etcd.js';
@@ -261,6 +261,30 @@ describe('EtcdStorage list', () => {
         message: `too old resource version: ${a.metadata.resourceVersion} (${current})`,
       },
     });
+  });
+});
+
+describe('EtcdStorage compactor', () => {
+  it('compacts periodically, keeping the history since the previous compaction', async () => {
+    const s = newStorage();
+    const old = await s.create('/registry/pods/default/a', pod('a'));
+    const compactor = s.startCompactor(100);
+    try {
+      await vi.waitFor(
+        async () => {
+          await expectStorageError(
+            s.list('/registry/pods/', { resourceVersion: old.metadata.resourceVersion, resourceVersionMatch: 'Exact' }),
+            'Expired',
+          );
+        },
+        { timeout: 5000, interval: 100 },
+      );
+    } finally {
+      compactor.stop();
+    }
+    // the latest revision is never compacted
+    const latest = await s.currentRevision();
+    expect((await s.list('/registry/pods/', { resourceVersion: String(latest), resourceVersionMatch: 'Exact' })).items).toHaveLength(1);
   });
 });
 
