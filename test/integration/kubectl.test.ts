@@ -202,6 +202,34 @@ describe('create, get and output formats', () => {
     expect(left.stderr.trim()).toBe('No resources found in default namespace.');
   });
 
+  it('kubectl create <kind> generators (protobuf request bodies) and kubectl run', async () => {
+    const cmds: [string[], string][] = [
+      [['create', 'deployment', 'gen-web', '--image=nginx:1.25', '--replicas=2', '--port=80'], 'deployment.apps/gen-web created'],
+      [['create', 'configmap', 'gen-cm', '--from-literal=a=1', '--from-literal=b=2'], 'configmap/gen-cm created'],
+      [['create', 'secret', 'generic', 'gen-secret', '--from-literal=password=s3cret'], 'secret/gen-secret created'],
+      [['create', 'service', 'nodeport', 'gen-svc', '--tcp=80:8080'], 'service/gen-svc created'],
+      [['create', 'serviceaccount', 'gen-sa'], 'serviceaccount/gen-sa created'],
+      [['create', 'job', 'gen-job', '--image=busybox', '--', 'echo', 'hi'], 'job.batch/gen-job created'],
+      [['run', 'gen-pod', '--image=busybox', '--restart=Never', '--labels=run=gen-pod'], 'pod/gen-pod created'],
+    ];
+    for (const [args, want] of cmds) {
+      const r = await k(args);
+      expect(r.stderr, args.join(' ')).toBe('');
+      expect(r.stdout.trim()).toBe(want);
+    }
+    const d = JSON.parse((await k(['get', 'deploy', 'gen-web', '-o', 'json'])).stdout);
+    expect(d.spec.replicas).toBe(2);
+    expect(d.spec.template.spec.containers[0]).toMatchObject({ name: 'nginx', image: 'nginx:1.25', ports: [{ containerPort: 80, protocol: 'TCP' }] });
+    expect((await k(['get', 'secret', 'gen-secret', '-o', 'jsonpath={.data.password}'])).stdout).toBe(Buffer.from('s3cret').toString('base64'));
+    const svc = JSON.parse((await k(['get', 'svc', 'gen-svc', '-o', 'json'])).stdout);
+    expect(svc.spec.type).toBe('NodePort');
+    expect(svc.spec.ports[0]).toMatchObject({ port: 80, targetPort: 8080 });
+    expect(svc.spec.ports[0].nodePort).toBeGreaterThanOrEqual(30000);
+    const deploys = await k(['get', 'deployments']);
+    expect(deploys.stdout).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE$/m);
+    expect(deploys.stdout).toMatch(/^gen-web\s+0\/2\s+0\s+0\s+\d+s$/m);
+  });
+
   it('namespaces: create, use, and terminate (finalizer kept until the controller runs)', async () => {
     expect((await k(['create', 'namespace', 'team-a'])).stdout.trim()).toBe('namespace/team-a created');
     expect((await k(['create', '--validate=false', '-f', '-'], podYaml('p', { a: 'b' }, 'team-a'))).code).toBe(0);

@@ -26,5 +26,6 @@ describe('decodeBody', () => {
       expect((err as Error).message).toMatch(/json parse error/);
     }
     expect(() => decodeBody(Buffer.from('a: [1\n'), 'application/yaml')).toThrow(/error converting YAML to JSON/);
+    expect(() => decodeBody(Buffer.from('k8s\0garbage'), 'application/vnd.kubernetes.protobuf')).toThrow(/protobuf/);
   });
 });

@@ -2,6 +2,7 @@
 // a meta.k8s.io Table, PartialObjectMetadata), as upstream's negotiation package.
 import YAML from 'yaml';
 import { StatusError, badRequest, notAcceptable } from '@kubelab/api';
+import { PROTOBUF_MEDIA_TYPE, decodeProtobufObject } from './protobuf/index.js';
 
 export type OutputKind = 'object' | 'table' | 'partial';
 
@@ -75,6 +76,15 @@ export function mediaTypeOf(contentType: string | undefined): string {
 /** Decodes a JSON or YAML request body into a value; malformed input is a 400 with the parser's reason. */
 export function decodeBody(raw: Buffer | undefined, contentType: string | undefined): unknown {
   const type = mediaTypeOf(contentType);
+  // kubectl's typed clients (create deployment|namespace|secret ..., drain) always send protobuf.
+  if (type === PROTOBUF_MEDIA_TYPE) {
+    if (!raw || !raw.length) throw badRequest("Object 'Kind' is missing in ''");
+    try {
+      return decodeProtobufObject(raw).object;
+    } catch (err) {
+      throw badRequest((err as Error).message);
+    }
+  }
   const text = raw ? raw.toString('utf8') : '';
   if (!text.trim()) throw badRequest('Object \'Kind\' is missing in \'\'');
   if (type === 'application/yaml' || type === 'application/apply-patch+yaml') {

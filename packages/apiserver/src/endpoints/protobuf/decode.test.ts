@@ -9,7 +9,7 @@ const fixture = (name: string): Buffer => readFileSync(new URL(name, testdata));
 
 describe('decodeProtobufObject on bodies recorded from kubectl v1.32', () => {
   for (const c of KUBECTL_CASES) {
-    it(`kubectl ${c.args.slice(0, 3).join(' ')} (${c.name}) decodes to its --dry-run JSON`, () => {
+    it(`kubectl ${c.args.slice(0, 3).join(' ')} (${c.name}) decodes to the JSON kubectl would send`, () => {
       const expected = dropEmpty(JSON.parse(fixture(`${c.name}.json`).toString('utf8')));
       const decoded = decodeProtobufObject(fixture(`${c.name}.pb`));
       expect(decoded.object).toEqual(expected);

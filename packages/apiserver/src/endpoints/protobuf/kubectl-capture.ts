@@ -32,6 +32,8 @@ interface ResourceRow {
   kind: string;
   namespaced: boolean;
   verbs?: string[];
+  group?: string;
+  version?: string;
 }
 
 const VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
@@ -47,6 +49,8 @@ const RESOURCES: Record<string, ResourceRow[]> = {
     { name: 'services', kind: 'Service', namespaced: NS },
     { name: 'resourcequotas', kind: 'ResourceQuota', namespaced: NS },
     { name: 'pods', kind: 'Pod', namespaced: NS },
+    { name: 'pods/eviction', kind: 'Eviction', namespaced: NS, verbs: ['create'], group: 'policy', version: 'v1' },
+    { name: 'nodes', kind: 'Node', namespaced: false },
     { name: 'replicationcontrollers', kind: 'ReplicationController', namespaced: NS },
     { name: 'replicationcontrollers/scale', kind: 'Scale', namespaced: NS, verbs: ['get', 'patch', 'update'] },
   ],
@@ -70,6 +74,10 @@ const RESOURCES: Record<string, ResourceRow[]> = {
   'scheduling.k8s.io/v1': [{ name: 'priorityclasses', kind: 'PriorityClass', namespaced: false }],
   'policy/v1': [{ name: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', namespaced: NS }],
   'networking.k8s.io/v1': [{ name: 'ingresses', kind: 'Ingress', namespaced: NS }],
+  'certificates.k8s.io/v1': [
+    { name: 'certificatesigningrequests', kind: 'CertificateSigningRequest', namespaced: false },
+    { name: 'certificatesigningrequests/approval', kind: 'CertificateSigningRequest', namespaced: false, verbs: ['get', 'patch', 'update'] },
+  ],
 };
 
 function discovery(path: string): unknown {
@@ -97,6 +105,7 @@ function discovery(path: string): unknown {
       namespaced: r.namespaced,
       kind: r.kind,
       verbs: r.verbs ?? VERBS,
+      ...(r.group === undefined ? {} : { group: r.group, version: r.version }),
     })),
   };
 }
@@ -206,7 +215,7 @@ export async function writeCaseFiles(dir: string): Promise<void> {
 export interface Recorded {
   /** What `--dry-run=client -o json` prints for the command. */
   dryRun: Record<string, unknown>;
-  /** The body of the create request kubectl sent. */
+  /** The body of the captured request kubectl sent. */
   request: CapturedRequest;
 }
 
@@ -215,8 +224,10 @@ export interface RecordOptions {
   serve?: Record<string, unknown>;
   /** Skip the dry run (commands without one) and expect this object instead. */
   expected?: Record<string, unknown>;
-  /** The POST reply; defaults to the dry-run object. */
+  /** The reply to the captured request; defaults to the dry-run object. */
   reply?: Record<string, unknown>;
+  /** The verb to capture; POST unless said. */
+  method?: string;
 }
 
 /** Runs one command twice against the capture server: dry run for the JSON, then for real. */
@@ -234,11 +245,12 @@ export async function recordCase(server: CaptureServer, args: string[], opts: Re
     dryRun = JSON.parse(dry.stdout) as Record<string, unknown>;
   }
   const reply = opts.reply ?? dryRun;
+  const method = opts.method ?? 'POST';
   const before = server.requests.length;
-  server.setReply((req) => (req.method === 'POST' ? { status: 201, body: reply } : serve(req)));
+  server.setReply((req) => (req.method === method ? { status: method === 'POST' ? 201 : 200, body: reply } : serve(req)));
   const real = await server.kubectl(expanded);
   if (real.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${real.stderr}`);
-  const request = server.requests.slice(before).find((r) => r.method === 'POST');
-  if (!request) throw new Error(`kubectl ${args.join(' ')} sent no POST`);
+  const request = server.requests.slice(before).find((r) => r.method === method);
+  if (!request) throw new Error(`kubectl ${args.join(' ')} sent no ${method}`);
   return { dryRun, request };
 }

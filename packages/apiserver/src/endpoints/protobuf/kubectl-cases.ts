@@ -8,8 +8,12 @@ export interface KubectlCase {
   serve?: Record<string, string>;
   /** For commands without --dry-run: the object kubectl sends, written by hand... */
   expected?: Record<string, unknown>;
-  /** ...and what the server answers the POST with. */
+  /** ...and what the server answers the captured request with. */
   reply?: Record<string, unknown>;
+  /** The verb of the request to capture (POST unless said). */
+  method?: 'POST' | 'PUT' | 'DELETE';
+  /** Dotted paths whose value changes per run (timestamps kubectl sets to now). */
+  volatile?: string[];
 }
 
 const NS = ['-n', 'default'];
@@ -88,6 +92,48 @@ export const KUBECTL_CASES: readonly KubectlCase[] = [
     args: ['auth', 'whoami'],
     expected: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', metadata: {} },
     reply: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', status: { userInfo: { username: 'admin' } } },
+  },
+  {
+    // drain deletes pods through the typed client, with a protobuf DeleteOptions body.
+    name: 'drain-delete',
+    args: ['drain', 'n1', '--grace-period=0', '--disable-eviction', '--timeout=10s'],
+    method: 'DELETE',
+    serve: { '/api/v1/nodes/n1': 'drain-node.json', '/api/v1/pods': 'drain-pods.json' },
+    expected: { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 },
+    reply: { apiVersion: 'v1', kind: 'Status', status: 'Success' },
+  },
+  {
+    // certificate approve PUTs the whole CSR to /approval with an Approved condition added.
+    name: 'certificate-approve',
+    args: ['certificate', 'approve', 'c1'],
+    method: 'PUT',
+    serve: { '/apis/certificates.k8s.io/v1/certificatesigningrequests/c1': 'csr-source.json' },
+    expected: {
+      apiVersion: 'certificates.k8s.io/v1',
+      kind: 'CertificateSigningRequest',
+      metadata: { name: 'c1', uid: 'x', resourceVersion: '4', creationTimestamp: '2024-05-06T07:08:09Z' },
+      spec: {
+        request: 'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0K',
+        signerName: 'kubernetes.io/kube-apiserver-client',
+        expirationSeconds: 3600,
+        usages: ['client auth', 'digital signature'],
+        username: 'admin',
+        groups: ['system:masters'],
+        extra: { scopes: ['a', 'b'] },
+      },
+      status: {
+        conditions: [
+          {
+            type: 'Approved',
+            status: 'True',
+            reason: 'KubectlApprove',
+            message: 'This CSR was approved by kubectl certificate approve.',
+            lastUpdateTime: '2000-01-01T00:00:00Z', // volatile: replaced by the recorded value
+          },
+        ],
+      },
+    },
+    volatile: ['status.conditions.0.lastUpdateTime'],
   },
   { name: 'ingress', args: ['create', 'ingress', 'ing', '--rule=foo.com/bar=svc1:8080,tls=my-cert', '--class=nginx', ...NS] },
 ];

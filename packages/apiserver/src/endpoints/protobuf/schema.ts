@@ -86,7 +86,9 @@ export const MESSAGES: Readonly<Record<string, Readonly<Record<number, FieldSpec
   'rbac.v1.AggregationRule': { 1: ['clusterRoleSelectors','meta.v1.LabelSelector','r'] },
   'rbac.v1.Subject': { 1: ['kind','string','k'], 2: ['apiGroup','string'], 3: ['name','string','k'], 4: ['namespace','string'] },
   'rbac.v1.RoleRef': { 1: ['apiGroup','string','k'], 2: ['kind','string','k'], 3: ['name','string','k'] },
-  'autoscaling.v1.ScaleSpec': { 1: ['replicas','int32'] },
+  // Hand-edited: Go omits `replicas: 0` here (omitempty, non-pointer), but absent and 0 mean the same
+  // and a JSON handler is safer seeing the explicit 0 a scale-to-zero sends.
+  'autoscaling.v1.ScaleSpec': { 1: ['replicas','int32','k'] },
   'autoscaling.v1.ScaleStatus': { 1: ['replicas','int32','k'], 2: ['selector','string'] },
   'autoscaling.v1.HorizontalPodAutoscalerSpec': { 1: ['scaleTargetRef','autoscaling.v1.CrossVersionObjectReference'], 2: ['minReplicas','int32','k'], 3: ['maxReplicas','int32','k'], 4: ['targetCPUUtilizationPercentage','int32','k'] },
   'autoscaling.v1.HorizontalPodAutoscalerStatus': { 1: ['observedGeneration','int64','k'], 2: ['lastScaleTime','meta.v1.Time','k'], 3: ['currentReplicas','int32','k'], 4: ['desiredReplicas','int32','k'], 5: ['currentCPUUtilizationPercentage','int32','k'] },
@@ -300,6 +302,11 @@ export const MESSAGES: Readonly<Record<string, Readonly<Record<number, FieldSpec
   'core.v1.PodCertificateProjection': { 1: ['signerName','string'], 2: ['keyType','string'], 3: ['maxExpirationSeconds','int32','k'], 4: ['credentialBundlePath','string'], 5: ['keyPath','string'], 6: ['certificateChainPath','string'], 7: ['userAnnotations','string','m'], 8: ['user','int64','k'] },
   'core.v1.HTTPHeader': { 1: ['name','string','k'], 2: ['value','string','k'] },
   'core.v1.NodeSelectorRequirement': { 1: ['key','string','k'], 2: ['operator','string','k'], 3: ['values','string','r'] },
+  'certificates.v1.CertificateSigningRequest': { 1: ['metadata','meta.v1.ObjectMeta'], 2: ['spec','certificates.v1.CertificateSigningRequestSpec'], 3: ['status','certificates.v1.CertificateSigningRequestStatus'] },
+  'certificates.v1.CertificateSigningRequestSpec': { 1: ['request','bytes','k'], 7: ['signerName','string','k'], 8: ['expirationSeconds','int32','k'], 5: ['usages','string','r'], 2: ['username','string'], 3: ['uid','string'], 4: ['groups','string','r'], 6: ['extra','certificates.v1.ExtraValue','m'] },
+  'certificates.v1.CertificateSigningRequestStatus': { 1: ['conditions','certificates.v1.CertificateSigningRequestCondition','r'], 2: ['certificate','bytes'] },
+  'certificates.v1.ExtraValue': { 1: ['items','string','r'] },
+  'certificates.v1.CertificateSigningRequestCondition': { 1: ['type','string','k'], 6: ['status','string','k'], 2: ['reason','string'], 3: ['message','string'], 4: ['lastUpdateTime','meta.v1.Time'], 5: ['lastTransitionTime','meta.v1.Time'] },
 };
 
 /** Named Go slice types (`type ExtraValue []string`) travel as a message with one repeated field 1. */
@@ -307,6 +314,7 @@ export const LIST_WRAPPERS: ReadonlySet<string> = new Set([
   'authorization.v1.ExtraValue',
   'authentication.v1.ExtraValue',
   'authentication.v1.AttestationValue',
+  'certificates.v1.ExtraValue',
 ]);
 
 const GROUPS: Readonly<Record<string, string>> = {
@@ -320,6 +328,7 @@ const GROUPS: Readonly<Record<string, string>> = {
   'networking.v1': 'networking.k8s.io/v1',
   'authorization.v1': 'authorization.k8s.io/v1',
   'authentication.v1': 'authentication.k8s.io/v1',
+  'certificates.v1': 'certificates.k8s.io/v1',
 };
 
 const ROOTS = [
@@ -359,6 +368,7 @@ const ROOTS = [
   'authentication.v1.TokenRequest',
   'authentication.v1.TokenReview',
   'authentication.v1.SelfSubjectReview',
+  'certificates.v1.CertificateSigningRequest',
 ];
 
 /** `apiVersion/kind` -> message name, e.g. 'apps/v1/Deployment' -> 'apps.v1.Deployment'. */

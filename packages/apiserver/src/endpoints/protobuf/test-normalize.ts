@@ -20,3 +20,18 @@ export function dropEmpty(v: unknown, keep: ReadonlySet<string> = KEEP): unknown
   }
   return out;
 }
+
+/** Reads a dotted path (`status.conditions.0.lastUpdateTime`). */
+export function getPath(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const k of path.split('.')) cur = cur === null || typeof cur !== 'object' ? undefined : (cur as Record<string, unknown>)[k];
+  return cur;
+}
+
+/** Writes a dotted path whose parents exist. */
+export function setPath(obj: unknown, path: string, value: unknown): void {
+  const keys = path.split('.');
+  const last = keys.pop()!;
+  const parent = getPath(obj, keys.join('.'));
+  if (parent && typeof parent === 'object') (parent as Record<string, unknown>)[last] = value;
+}
