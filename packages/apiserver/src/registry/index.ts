@@ -3,6 +3,7 @@ import type { Storage } from '../storage/interface.js';
 import { ClusterIPAllocator, NodePortAllocator, parsePortRange } from '../allocator/allocator.js';
 import { Store, type Clock } from './store.js';
 import { buildDefinitions } from './defaults.js';
+import { jobOverride } from './batch.js';
 import { namespaceFinalizeStrategy, namespaceOverride, nodeOverride, podBindingStrategy, podOverride, serviceOverride } from './core.js';
 
 export interface Registry {
@@ -24,7 +25,7 @@ export function createRegistry(opts: {
   const range = parsePortRange(opts.serviceNodePortRange);
   const ports = new NodePortAllocator(opts.rawStorage, range.min, range.max);
   const defs = buildDefinitions(
-    { pods: podOverride, namespaces: namespaceOverride, nodes: nodeOverride, services: serviceOverride(ips, ports) },
+    { pods: podOverride, namespaces: namespaceOverride, nodes: nodeOverride, services: serviceOverride(ips, ports), 'jobs.batch': jobOverride },
     { pods: { binding: podBindingStrategy }, namespaces: { finalize: namespaceFinalizeStrategy } },
   );
   const stores = new Map<string, Store>();

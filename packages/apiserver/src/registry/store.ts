@@ -240,9 +240,9 @@ export class Store {
     const generated = !meta.name && !!meta.generateName;
     for (let attempt = 0; ; attempt++) {
       if (generated) meta.name = `${meta.generateName}${randomSuffix()}`;
-      strategy.prepareForCreate(obj);
       meta.uid = randomUUID();
       meta.creationTimestamp = rfc3339(this.clock());
+      strategy.prepareForCreate(obj);
       delete meta.resourceVersion;
       delete meta.deletionTimestamp;
       delete meta.deletionGracePeriodSeconds;
@@ -303,9 +303,9 @@ export class Store {
         const obj = this.withTypeMeta(structuredClone(input));
         obj.metadata.name = name;
         if (this.info.namespaced) obj.metadata.namespace = namespace;
-        strategy.prepareForCreate(obj);
         obj.metadata.uid = randomUUID();
         obj.metadata.creationTimestamp = rfc3339(this.clock());
+        strategy.prepareForCreate(obj);
         delete obj.metadata.resourceVersion;
         if (strategy.tracksGeneration) obj.metadata.generation = 1;
         const errs = this.validationErrors(obj, null);
