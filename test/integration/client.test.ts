@@ -84,8 +84,12 @@ describe('@kubelab/client against the apiserver', () => {
         retryPeriodMs: 500,
         releaseOnCancel: true,
         callbacks: {
-          onStartedLeading: () => events.push(`${id} leads`),
-          onStoppedLeading: () => events.push(`${id} stopped`),
+          onStartedLeading: () => {
+            events.push(`${id} leads`);
+          },
+          onStoppedLeading: () => {
+            events.push(`${id} stopped`);
+          },
         },
       });
     const a = elector('a');
