@@ -11,6 +11,9 @@ import {
   toStatusError,
   unsupportedMediaType,
   applyDefaults,
+  conflict,
+  labelSelectorToString,
+  OPTIMISTIC_LOCK_MESSAGE,
   type KubeObject,
   type ResourceInfo,
 } from '@kubelab/api';
@@ -213,6 +216,8 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
     dryRun,
   });
 
+  if (sub === 'scale') return handleScale(ctx, store, ns, ri, req, reply, q);
+
   switch (ri.verb) {
     case 'get': {
       const format = negotiateOutput(req.headers.accept, !sub);
@@ -407,4 +412,54 @@ async function serveWatch(ctx: ResourceContext, store: Store, ns: string, ri: Re
   } finally {
     finish();
   }
+}
+
+/** The autoscaling/v1 Scale view of a workload (deployments, replicasets, statefulsets, replicationcontrollers). */
+export function toScale(obj: KubeObject): KubeObject {
+  const sel = obj.spec?.selector;
+  // ReplicationControllers have a plain map selector; the apps workloads a LabelSelector.
+  const selector = sel && (sel.matchLabels || sel.matchExpressions) ? labelSelectorToString(sel) : Object.entries(sel ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const m = obj.metadata;
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
+    spec: { replicas: obj.spec?.replicas ?? 0 },
+    status: { replicas: obj.status?.replicas ?? 0, ...(selector && selector !== '<none>' ? { selector } : {}) },
+  };
+}
+
+async function handleScale(ctx: ResourceContext, store: Store, ns: string, ri: RequestInfo, req: FastifyRequest, reply: FastifyReply, q: URLSearchParams) {
+  const format = negotiateOutput(req.headers.accept, false);
+  const scaleInfo = { ...store.info, group: 'autoscaling', version: 'v1', kind: 'Scale' };
+  if (ri.verb === 'get') return send(reply, 200, format, toScale(await store.get(ns, ri.name)));
+  const dryRun = dryRunOf(q);
+  const body = req.body as Buffer;
+  const patchType = mediaTypeOf(req.headers['content-type']);
+  const { object } = await store.update(
+    ns,
+    ri.name,
+    (current) => {
+      if (!current) throw notFound(store.gr, ri.name);
+      const scale = toScale(current);
+      let wanted: KubeObject;
+      if (ri.verb === 'patch') {
+        if (!PATCH_MEDIA_TYPES[patchType]) throw unsupportedMediaType(patchType);
+        wanted = applyPatch(scale, patchType, body, scaleInfo as ResourceInfo);
+      } else {
+        wanted = checkTypeMeta(decodeBody(body, req.headers['content-type']), scaleInfo as ResourceInfo, 'Scale', 'autoscaling/v1');
+      }
+      const rv = wanted.metadata?.resourceVersion;
+      if (rv && rv !== current.metadata.resourceVersion) throw conflict(store.gr, ri.name, OPTIMISTIC_LOCK_MESSAGE);
+      const replicas = wanted.spec?.replicas;
+      if (replicas !== undefined && (typeof replicas !== 'number' || !Number.isInteger(replicas))) {
+        throw badRequest(`Scale in version "v1" cannot be handled as a Scale: json: cannot unmarshal ${typeof replicas} into Go struct field ScaleSpec.spec.replicas of type int32`);
+      }
+      const next = structuredClone(current);
+      next.spec = { ...(next.spec ?? {}), replicas: replicas ?? 0 };
+      return next;
+    },
+    { dryRun },
+  );
+  return send(reply, 200, format, toScale(object));
 }
