@@ -8,3 +8,5 @@ export * from './quantity.js';
 export * from './intstr.js';
 export * from './defaults/index.js';
 export * from './validation/index.js';
+export * from './schema/index.js';
+export * from './patch/index.js';

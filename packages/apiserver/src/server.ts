@@ -14,6 +14,7 @@ import { NamespaceLifecycle } from './admission/namespace-lifecycle.js';
 import { createRegistry, type Registry } from './registry/index.js';
 import type { Storage } from './storage/interface.js';
 import { VERSION } from './version.js';
+import { serveOpenAPI } from './endpoints/openapi.js';
 
 export interface ApiServerRuntime {
   app: ReturnType<typeof buildApp>;
@@ -174,6 +175,13 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
   };
 
   app.get('/version', async (_req, reply) => json(reply, VERSION));
+  app.get('/openapi/*', async (req, reply) => {
+    const r = serveOpenAPI(req.url, req.headers.accept);
+    if (!r) throw notFoundPage();
+    reply.code(r.status).headers(r.headers);
+    if (r.contentType) reply.header('content-type', r.contentType);
+    return reply.send(r.body);
+  });
   for (const [path, names] of [
     ['/healthz', ['ping', 'etcd']],
     ['/livez', ['ping']],

@@ -18,6 +18,10 @@ export interface SchemaType {
   readonly required?: readonly string[];
   /** map: value type; array: item type. */
   readonly elem?: SchemaType;
+  /** x-kubernetes-map-type of the definition ('atomic' for upstream's +structType=atomic structs). */
+  readonly mapType?: 'atomic' | 'granular';
+  /** x-kubernetes-group-version-kind: the kinds whose root type this is. */
+  readonly groupVersionKinds?: readonly { group: string; version: string; kind: string }[];
 }
 
 export interface SchemaField {

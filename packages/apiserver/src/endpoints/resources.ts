@@ -14,6 +14,18 @@ import {
   conflict,
   labelSelectorToString,
   OPTIMISTIC_LOCK_MESSAGE,
+  schemaLookup,
+  strategicMergePatch,
+  apply as serverSideApply,
+  updateManagedFields,
+  managerOrUserAgent,
+  parseFieldValidation,
+  strictDecodingErrors,
+  strictDecodingMessage,
+  strictDecodingBadRequestMessage,
+  unknownFields,
+  warningHeaderValue,
+  type FieldValidationDirective,
   type KubeObject,
   type ResourceInfo,
 } from '@kubelab/api';
@@ -75,6 +87,41 @@ function dryRunOf(q: URLSearchParams): boolean {
   const values = q.getAll('dryRun');
   for (const v of values) if (v !== 'All') throw badRequest(`Invalid dryRun value: "${v}". Valid values are "All".`);
   return values.includes('All');
+}
+
+function fieldValidationOf(q: URLSearchParams): FieldValidationDirective {
+  const raw = q.get('fieldValidation') ?? undefined;
+  const d = parseFieldValidation(raw);
+  if (!d) {
+    throw new StatusError({
+      code: 422,
+      reason: 'Invalid',
+      message: `fieldValidation: Unsupported value: "${raw}": supported values: "Ignore", "Strict", "Warn"`,
+      details: { causes: [{ reason: 'FieldValueNotSupported', message: `Unsupported value: "${raw}": supported values: "Ignore", "Strict", "Warn"`, field: 'fieldValidation' }] },
+    });
+  }
+  return d;
+}
+
+/** Strict: 400 with the strict decoding errors; Warn: one Warning header each; Ignore: nothing. */
+function enforceFieldValidation(directive: FieldValidationDirective, errors: string[], reply: FastifyReply, strictMessage: (errs: string[]) => string) {
+  if (!errors.length || directive === 'Ignore') return;
+  if (directive === 'Strict') throw badRequest(strictMessage(errors));
+  reply.header('Warning', errors.map(warningHeaderValue));
+}
+
+/** Unknown and duplicate fields of a decoded request body (duplicates only where JSON text is at hand). */
+function decodingErrors(raw: Buffer | undefined, contentType: string | undefined, obj: KubeObject): string[] {
+  const apiVersion = obj.apiVersion ?? '';
+  const kind = obj.kind ?? '';
+  if (mediaTypeOf(contentType) === 'application/json' && raw) return strictDecodingErrors(raw.toString('utf8'), apiVersion, kind);
+  return unknownFields(obj, apiVersion, kind).map((f) => `unknown field ${JSON.stringify(f)}`);
+}
+
+function managerOf(q: URLSearchParams, req: FastifyRequest): string {
+  const fm = q.get('fieldManager') ?? undefined;
+  if (fm !== undefined && fm.length > 128) throw badRequest(`fieldManager: Too long: may not be more than 128 bytes`);
+  return managerOrUserAgent(fm, req.headers['user-agent']);
 }
 
 function partialMetadata(obj: KubeObject): KubeObject {
@@ -171,12 +218,28 @@ function applyPatch(current: KubeObject, patchType: string, patchBody: Buffer, i
     if (merged === null || typeof merged !== 'object' || Array.isArray(merged)) throw badRequest('the patch did not produce an object');
     return merged as KubeObject;
   }
-  void info;
-  throw new StatusError({
-    code: 415,
-    reason: 'UnsupportedMediaType',
-    message: `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json`,
-  });
+  if (type === 'strategic') {
+    const patch = decodeBody(patchBody, 'application/json');
+    if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw badRequest('the patch is not a JSON object');
+    const schemaType = schemaLookup.rootType(apiVersionOf(info), info.kind);
+    try {
+      return strategicMergePatch(current, patch as object, schemaType) as KubeObject;
+    } catch (err) {
+      throw new StatusError({ code: 422, reason: 'Invalid', message: (err as Error).message });
+    }
+  }
+  throw unsupportedMediaType(patchType);
+}
+
+function rfc3339Now(ctx: ResourceContext): string {
+  return ctx.clock().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Records which manager set which fields (metadata.managedFields, operation Update), as upstream does on every write. */
+function recordManager(ctx: ResourceContext, info: ResourceInfo, live: KubeObject | null, obj: KubeObject, manager: string, subresource: string) {
+  const apiVersion = apiVersionOf(info);
+  const { object } = updateManagedFields(live, obj, manager, schemaLookup.rootType(apiVersion, info.kind), { now: rfc3339Now(ctx), apiVersion, subresource: subresource || undefined });
+  obj.metadata.managedFields = (object as KubeObject).metadata.managedFields;
 }
 
 /** RFC 7386 JSON merge patch. */
@@ -237,8 +300,12 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
       if (sub === 'binding' || ri.resource === 'bindings') {
         return createBinding(ctx, store, ns, ri, req, reply, format, user, dryRun);
       }
+      const validation = fieldValidationOf(q);
+      const manager = managerOf(q, req);
       const obj = checkTypeMeta(decodeBody(req.body as Buffer, req.headers['content-type']), info);
+      enforceFieldValidation(validation, decodingErrors(req.body as Buffer, req.headers['content-type'], obj), reply, (errs) => strictDecodingBadRequestMessage(obj.apiVersion!, obj.kind!, errs));
       applyDefaults(obj);
+      recordManager(ctx, info, null, obj, manager, sub);
       const attrs = admissionAttrs('CREATE', obj, null, obj.metadata.name ?? '', dryRun);
       await ctx.admission.admit(attrs);
       const created = await store.create(ns, obj, {
@@ -250,7 +317,10 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
     case 'update': {
       const format = negotiateOutput(req.headers.accept, false);
       const dryRun = dryRunOf(q);
+      const validation = fieldValidationOf(q);
+      const manager = managerOf(q, req);
       const obj = checkTypeMeta(decodeBody(req.body as Buffer, req.headers['content-type']), info);
+      enforceFieldValidation(validation, decodingErrors(req.body as Buffer, req.headers['content-type'], obj), reply, (errs) => strictDecodingBadRequestMessage(obj.apiVersion!, obj.kind!, errs));
       if (obj.metadata.name && obj.metadata.name !== ri.name) {
         throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${ri.name})`);
       }
@@ -259,7 +329,9 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
         ns,
         ri.name,
         async (current) => {
-          const attrs = admissionAttrs(current ? 'UPDATE' : 'CREATE', obj, current, ri.name, dryRun);
+          const next = structuredClone(obj);
+          recordManager(ctx, info, current, next, manager, sub);
+          const attrs = admissionAttrs(current ? 'UPDATE' : 'CREATE', next, current, ri.name, dryRun);
           await ctx.admission.admit(attrs);
           return attrs.object!;
         },
@@ -274,21 +346,49 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
       if (!PATCH_MEDIA_TYPES[patchType]) throw unsupportedMediaType(patchType);
       const body = req.body as Buffer;
       if (!body || !body.length) throw badRequest('empty patch');
-      const { object } = await store.update(
+      const validation = fieldValidationOf(q);
+      const isApply = PATCH_MEDIA_TYPES[patchType] === 'apply';
+      const fieldManager = q.get('fieldManager');
+      if (isApply && !fieldManager) {
+        throw new StatusError({
+          code: 422,
+          reason: 'Invalid',
+          message: 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+          details: { group: 'meta.k8s.io', kind: 'PatchOptions', causes: [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }] },
+        });
+      }
+      const force = boolParam(q.get('force')) ?? false;
+      if (!isApply && q.has('force')) throw badRequest('force: Forbidden: may not be specified for non-apply patch');
+      const manager = managerOf(q, req);
+      const { object, created } = await store.update(
         ns,
         ri.name,
         async (current) => {
-          if (!current) throw notFound(store.gr, ri.name);
-          const patched = checkTypeMeta(applyPatch(current, patchType, body, info), info);
+          let patched: KubeObject;
+          if (isApply) {
+            const applied = checkTypeMeta(decodeBody(body, 'application/apply-patch+yaml'), info);
+            enforceFieldValidation(validation, unknownFields(applied, applied.apiVersion!, applied.kind!).map((f) => `unknown field ${JSON.stringify(f)}`), reply, strictDecodingMessage);
+            if (applied.metadata?.name && applied.metadata.name !== ri.name) {
+              throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${ri.name})`);
+            }
+            const type = schemaLookup.rootType(apiVersionOf(info), info.kind);
+            patched = serverSideApply(current, applied, manager, type, { force, now: rfc3339Now(ctx), apiVersion: apiVersionOf(info), subresource: sub || undefined }).object as KubeObject;
+            patched = checkTypeMeta(patched, info);
+          } else {
+            if (!current) throw notFound(store.gr, ri.name);
+            patched = checkTypeMeta(applyPatch(current, patchType, body, info), info);
+            enforceFieldValidation(validation, unknownFields(patched, patched.apiVersion!, patched.kind!).map((f) => `unknown field ${JSON.stringify(f)}`), reply, strictDecodingMessage);
+            recordManager(ctx, info, current, patched, manager, sub);
+          }
           applyDefaults(patched);
           // A patch that does not name a resourceVersion applies to whatever is current.
-          const attrs = admissionAttrs('UPDATE', patched, current, ri.name, dryRun);
+          const attrs = admissionAttrs(current ? 'UPDATE' : 'CREATE', patched, current, ri.name, dryRun);
           await ctx.admission.admit(attrs);
           return attrs.object!;
         },
-        { dryRun, subresource: sub || undefined, validate: (o, old) => ctx.admission.validate(admissionAttrs('UPDATE', o, old, ri.name, dryRun)) },
+        { dryRun, subresource: sub || undefined, forceAllowCreate: isApply, validate: (o, old) => ctx.admission.validate(admissionAttrs(old ? 'UPDATE' : 'CREATE', o, old, ri.name, dryRun)) },
       );
-      return send(reply, 200, format, object);
+      return send(reply, created ? 201 : 200, format, object);
     }
     case 'delete': {
       const format = negotiateOutput(req.headers.accept, false);
@@ -353,6 +453,20 @@ async function createBinding(
   return send(reply, 201, format, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
 }
 
+/**
+ * One JSON line per watch event. The watch cache hands every watcher the same (frozen) object, so the
+ * encoding is computed once per event and shared by all watchers of it (upstream's cachingObject).
+ */
+const encodedEvents = new WeakMap<object, Map<string, string>>();
+function encodeWatchLine(type: string, object: unknown): string {
+  if (!object || typeof object !== 'object' || !Object.isFrozen(object)) return JSON.stringify({ type, object }) + '\n';
+  let byType = encodedEvents.get(object);
+  if (!byType) encodedEvents.set(object, (byType = new Map()));
+  let line = byType.get(type);
+  if (line === undefined) byType.set(type, (line = JSON.stringify({ type, object }) + '\n'));
+  return line;
+}
+
 async function serveWatch(ctx: ResourceContext, store: Store, ns: string, ri: RequestInfo, q: URLSearchParams, req: FastifyRequest, reply: FastifyReply) {
   const format = negotiateOutput(req.headers.accept, true);
   const query: WatchQuery = {
@@ -400,7 +514,7 @@ async function serveWatch(ctx: ResourceContext, store: Store, ns: string, ri: Re
           object = partialMetadata(ev.object);
         }
       }
-      const line = format.mediaType === 'application/yaml' ? encodeBody(format, { type: ev.type, object }) + '---\n' : JSON.stringify({ type: ev.type, object }) + '\n';
+      const line = format.mediaType === 'application/yaml' ? encodeBody(format, { type: ev.type, object }) + '---\n' : encodeWatchLine(ev.type, object);
       ctx.metrics.watchEvents.inc({ group: info.group, version: info.version, kind: info.kind });
       if (!res.write(line)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
     }

@@ -89,8 +89,12 @@ export class Store {
     return this.info.namespaced ? `/registry/${this.info.resource}/${namespace}/${name}` : `/registry/${this.info.resource}/${name}`;
   }
 
+  /** Sets apiVersion and kind; objects from the watch cache are shared and frozen, so those are copied when they differ. */
   private withTypeMeta(obj: KubeObject): KubeObject {
-    obj.apiVersion = apiVersionOf(this.info);
+    const apiVersion = apiVersionOf(this.info);
+    if (obj.apiVersion === apiVersion && obj.kind === this.info.kind) return obj;
+    if (Object.isFrozen(obj)) return { ...obj, apiVersion, kind: this.info.kind };
+    obj.apiVersion = apiVersion;
     obj.kind = this.info.kind;
     return obj;
   }
@@ -206,8 +210,7 @@ export class Store {
       stop: () => w.stop(),
       async *[Symbol.asyncIterator]() {
         for await (const ev of w) {
-          if (ev.type !== 'ERROR') self.withTypeMeta(ev.object);
-          yield ev;
+          yield ev.type === 'ERROR' ? ev : { type: ev.type, object: self.withTypeMeta(ev.object) };
         }
       },
     };

@@ -85,8 +85,10 @@ describe('Cacher lists', () => {
     expect(any.items.map((i) => i.metadata.name)).toEqual(['x', 'z']);
     const ns = await cacher.list('/registry/pods/b/', { resourceVersion: '0' });
     expect(ns.items.map((i) => i.metadata.name)).toEqual(['y', 'z']);
-    // returned objects are copies: mutating them does not change the cache
-    ns.items[0]!.metadata.name = 'mutated';
+    // returned objects are the cache's own, shared and frozen: a consumer cannot change the cache
+    expect(() => {
+      ns.items[0]!.metadata.name = 'mutated';
+    }).toThrow(TypeError);
     expect((await cacher.list('/registry/pods/b/', { resourceVersion: '0' })).items[0]!.metadata.name).toBe('y');
 
     const page = await cacher.list(PODS, { limit: 2 });

@@ -82,7 +82,7 @@ class CacheWatcher {
     if (ev.revision <= this.fromRev || !this.matchesKey(ev.key)) return;
     const out = toWatchEvent(ev, this.predicate);
     if (!out) return;
-    if (!this.queue.push({ type: out.type, object: structuredClone(out.object) }, { force: true })) return;
+    if (!this.queue.push({ type: out.type, object: out.object }, { force: true })) return;
     this.fromRev = ev.revision;
     this.checkBacklog();
   }
@@ -229,7 +229,7 @@ export class Cacher implements Storage {
     if (this.closed) return;
     const wasInitialized = this.initialized;
     this.objects.clear();
-    items.forEach((obj, i) => this.objects.set(keys[i]!, obj));
+    items.forEach((obj, i) => this.objects.set(keys[i]!, deepFreeze(obj)));
     this.events = [];
     this.head = 0;
     this.revision = rev;
@@ -278,6 +278,10 @@ export class Cacher implements Storage {
   private apply(ev: CachedEvent): void {
     if (ev.revision < this.revision) return;
     if (ev.revision <= this.verifiedRev) this.verifiedRev = 0;
+    // Cached objects are shared by every list and watcher (never copied per consumer): frozen, so a
+    // consumer that tried to change one would fail loudly instead of corrupting the cache.
+    if (ev.object) deepFreeze(ev.object);
+    if (ev.prevObject) deepFreeze(ev.prevObject);
     if (ev.type === 'put' && ev.object) this.objects.set(ev.key, ev.object);
     else this.objects.delete(ev.key);
     this.events.push(ev);
@@ -446,7 +450,7 @@ export class Cacher implements Storage {
       rev = await this.waitFresh(parseResourceVersion(rvString), prefix);
     }
     // upstream ignores limit for resourceVersion=0 lists served from the watch cache
-    const items = this.snapshot(prefix, true, opts.predicate).map((o) => structuredClone(o));
+    const items = this.snapshot(prefix, true, opts.predicate);
     return { items, resourceVersion: String(rev) };
   }
 
@@ -494,7 +498,7 @@ export class Cacher implements Storage {
     });
     if (sendInitial) {
       for (const obj of this.snapshot(key, isPrefix, opts.predicate)) {
-        queue.push({ type: 'ADDED', object: structuredClone(obj) }, { force: true });
+        queue.push({ type: 'ADDED', object: obj }, { force: true });
       }
       if (allowBookmarks && opts.sendInitialEvents === true) {
         const shell = this.newBookmarkObject();
@@ -534,4 +538,13 @@ export class Cacher implements Storage {
 /** etcd orders keys bytewise; for the ASCII keys the registry builds this is plain string order. */
 function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Freezes an object graph in place (cached objects are shared, read-only values). */
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  }
+  return value;
 }

@@ -82,6 +82,10 @@ export interface Watcher extends AsyncIterable<WatchEvent> {
 
 export type UpdateFunc = (current: KubeObject) => Promise<KubeObject> | KubeObject;
 
+/**
+ * Objects returned by list() and carried by watch events may be shared with other callers (the watch
+ * cache hands out its own frozen objects): treat them as read-only and copy before changing.
+ */
 export interface Storage {
   /** Creates key; the returned object carries its resourceVersion. KeyExists if present. */
   create(key: string, obj: KubeObject): Promise<KubeObject>;

@@ -1,0 +1,259 @@
+// npm run bench:apiserver — the apiserver against the raw etcd it stores in, side by side in one run:
+// creates (64 in flight), single GETs, LISTs of 1,000 and 10,000 pods (paged and unpaged), and watch
+// fan-out (N watchers, events at a fixed rate, delivery latency). Prints a table and JSON with ratios to
+// the raw etcd baseline. Numbers are for reading, not asserting: this machine is shared and noisy.
+// Bounded: every loop has a fixed count and the whole run a deadline; everything talks to 127.0.0.1.
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Etcd3 } from 'etcd3';
+import { startEtcd } from '../test/fixtures/etcd.js';
+import { startApiServer, type ApiServerInstance } from '../test/fixtures/apiserver.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    creates: { type: 'string', default: '2000' },
+    gets: { type: 'string', default: '1000' },
+    'list-large': { type: 'string', default: '10000' },
+    watchers: { type: 'string', default: '1000' },
+    'event-rate': { type: 'string', default: '500' },
+    'event-seconds': { type: 'string', default: '4' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const CREATES = Number(flags.creates);
+const GETS = Number(flags.gets);
+const LIST_LARGE = Number(flags['list-large']);
+const WATCHERS = Number(flags.watchers);
+const EVENT_RATE = Number(flags['event-rate']);
+const EVENT_SECONDS = Number(flags['event-seconds']);
+const IN_FLIGHT = 64;
+const DEADLINE = Date.now() + 15 * 60_000;
+
+function pod(ns: string, name: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: ns, labels: { app: 'bench', shard: String(name.length % 4) } },
+    spec: { containers: [{ name: 'c', image: 'busybox:1.36', command: ['sleep', '3600'], resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
+  };
+}
+
+async function pool(n: number, inFlight: number, task: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(inFlight, n) }, async () => {
+      while (next < n) {
+        if (Date.now() > DEADLINE) throw new Error('benchmark deadline exceeded');
+        await task(next++);
+      }
+    }),
+  );
+  return performance.now() - start;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
+}
+
+function client(api: ApiServerInstance) {
+  const agent = new https.Agent({ ca: readFileSync(join(api.pkiDir, 'ca.crt')), cert: api.adminCert, key: api.adminKey, keepAlive: true, maxSockets: IN_FLIGHT * 2 });
+  const request = (method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> =>
+    new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = https.request({ host: '127.0.0.1', port: api.port, method, path, agent, headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      });
+      req.on('error', reject);
+      if (payload) req.write(payload);
+      req.end();
+    });
+  return { agent, request };
+}
+
+interface Row {
+  name: string;
+  raw: string;
+  apiserver: string;
+  ratio: number;
+  note?: string;
+}
+
+async function main() {
+  const etcd = await startEtcd();
+  const api = await startApiServer({ etcdEndpoint: etcd.endpoint, extraArgs: ['--etcd-compaction-interval=0s'] });
+  const raw = new Etcd3({ hosts: etcd.endpoint, grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 } });
+  const { agent, request } = client(api);
+  const rows: Row[] = [];
+  const results: Record<string, unknown> = {};
+  try {
+    for (const ns of ['bench', 'bench-large']) {
+      const r = await request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+      if (r.status !== 201) throw new Error(`namespace: ${r.status} ${r.text}`);
+    }
+
+    // 1. Creates: raw etcd create-transactions vs apiserver POST, both 64 in flight.
+    const rawCreateMs = await pool(CREATES, IN_FLIGHT, async (i) => {
+      const key = `/bench-raw/pods/bench/raw-${i}`;
+      const value = JSON.stringify(pod('bench', `raw-${i}`));
+      const res = await raw.if(key, 'Create', '==', 0).then(raw.put(key).value(value)).commit();
+      if (!res.succeeded) throw new Error('raw create failed');
+    });
+    const apiCreateMs = await pool(CREATES, IN_FLIGHT, async (i) => {
+      const r = await request('POST', '/api/v1/namespaces/bench/pods', pod('bench', `p-${i}`));
+      if (r.status !== 201) throw new Error(`create: ${r.status} ${r.text.slice(0, 300)}`);
+    });
+    const rawRate = (CREATES / rawCreateMs) * 1000;
+    const apiRate = (CREATES / apiCreateMs) * 1000;
+    rows.push({ name: `create ${CREATES} pods, ${IN_FLIGHT} in flight (objects/s)`, raw: rawRate.toFixed(0), apiserver: apiRate.toFixed(0), ratio: apiRate / rawRate, note: 'goal >= 0.7' });
+    results.create = { rawPerSec: rawRate, apiserverPerSec: apiRate, ratio: apiRate / rawRate };
+
+    // 2. Single GET latency, sequential.
+    const rawGet: number[] = [];
+    const apiGet: number[] = [];
+    for (let i = 0; i < GETS; i++) {
+      let t = performance.now();
+      await raw.get(`/bench-raw/pods/bench/raw-${i % CREATES}`).string();
+      rawGet.push(performance.now() - t);
+      t = performance.now();
+      const r = await request('GET', `/api/v1/namespaces/bench/pods/p-${i % CREATES}`);
+      if (r.status !== 200) throw new Error(`get: ${r.status}`);
+      apiGet.push(performance.now() - t);
+    }
+    rows.push({ name: `GET one pod, p50 ms (${GETS} sequential)`, raw: pct(rawGet, 50).toFixed(2), apiserver: pct(apiGet, 50).toFixed(2), ratio: pct(apiGet, 50) / pct(rawGet, 50) });
+    rows.push({ name: 'GET one pod, p99 ms', raw: pct(rawGet, 99).toFixed(2), apiserver: pct(apiGet, 99).toFixed(2), ratio: pct(apiGet, 99) / pct(rawGet, 99) });
+    results.get = { rawP50: pct(rawGet, 50), rawP99: pct(rawGet, 99), apiP50: pct(apiGet, 50), apiP99: pct(apiGet, 99) };
+
+    // 3. LISTs: 1,000 (namespace bench holds CREATES pods: use the first 1,000) and a large namespace.
+    await pool(LIST_LARGE, IN_FLIGHT, async (i) => {
+      const key = `/bench-raw/pods/bench-large/raw-${i}`;
+      await raw.put(key).value(JSON.stringify(pod('bench-large', `raw-${i}`)));
+    });
+    await pool(LIST_LARGE, IN_FLIGHT, async (i) => {
+      const r = await request('POST', '/api/v1/namespaces/bench-large/pods', pod('bench-large', `p-${i}`));
+      if (r.status !== 201) throw new Error(`create large: ${r.status}`);
+    });
+    const timeIt = async (n: number, fn: () => Promise<unknown>) => {
+      const xs: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t = performance.now();
+        await fn();
+        xs.push(performance.now() - t);
+      }
+      return pct(xs, 50);
+    };
+    for (const [label, ns, count] of [
+      ['LIST 1,000-ish pods', 'bench', CREATES],
+      [`LIST ${LIST_LARGE} pods`, 'bench-large', LIST_LARGE],
+    ] as const) {
+      const rawMs = await timeIt(5, () => raw.getAll().prefix(`/bench-raw/pods/${ns}/`).strings());
+      const cachedMs = await timeIt(5, async () => {
+        const r = await request('GET', `/api/v1/namespaces/${ns}/pods`);
+        if (r.status !== 200) throw new Error(`list ${r.status}`);
+      });
+      const pagedMs = await timeIt(3, async () => {
+        let cont = '';
+        do {
+          const r = await request('GET', `/api/v1/namespaces/${ns}/pods?limit=500${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`);
+          if (r.status !== 200) throw new Error(`paged list ${r.status}`);
+          cont = JSON.parse(r.text).metadata.continue ?? '';
+        } while (cont);
+      });
+      rows.push({ name: `${label} (${count}), unpaged from watch cache, ms p50`, raw: rawMs.toFixed(1), apiserver: cachedMs.toFixed(1), ratio: cachedMs / rawMs, note: 'goal <= 0.5' });
+      rows.push({ name: `${label} (${count}), paged limit=500 from etcd, ms p50`, raw: rawMs.toFixed(1), apiserver: pagedMs.toFixed(1), ratio: pagedMs / rawMs });
+      results[`list_${ns}`] = { count, rawMs, cachedMs, pagedMs };
+    }
+
+    // 4. Watch fan-out: WATCHERS watches on one namespace; EVENT_RATE creates/s for EVENT_SECONDS.
+    const startRV = JSON.parse((await request('GET', '/api/v1/namespaces/fanout/configmaps')).text).metadata.resourceVersion;
+    await request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'fanout' } });
+    const sentAt = new Map<string, number>();
+    const latencies: number[] = [];
+    let delivered = 0;
+    const watchAgent = new https.Agent({ ca: readFileSync(join(api.pkiDir, 'ca.crt')), cert: api.adminCert, key: api.adminKey, keepAlive: false, maxSockets: WATCHERS + 10 });
+    const reqs: ReturnType<typeof https.request>[] = [];
+    let established = 0;
+    await Promise.all(
+      Array.from({ length: WATCHERS }, () =>
+        new Promise<void>((resolve, reject) => {
+          const req = https.request({ host: '127.0.0.1', port: api.port, method: 'GET', path: `/api/v1/namespaces/fanout/configmaps?watch=true&resourceVersion=${startRV}`, agent: watchAgent }, (res) => {
+            established++;
+            resolve();
+            let buf = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              buf += chunk;
+              let i;
+              while ((i = buf.indexOf('\n')) >= 0) {
+                const line = buf.slice(0, i);
+                buf = buf.slice(i + 1);
+                const ev = JSON.parse(line);
+                const t0 = sentAt.get(ev.object?.metadata?.name);
+                if (ev.type === 'ADDED' && t0 !== undefined) {
+                  latencies.push(performance.now() - t0);
+                  delivered++;
+                }
+              }
+            });
+          });
+          req.on('error', reject);
+          req.end();
+          reqs.push(req);
+        }),
+      ),
+    );
+    const total = EVENT_RATE * EVENT_SECONDS;
+    const intervalMs = 1000 / EVENT_RATE;
+    const t0 = performance.now();
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < total; i++) {
+      const due = t0 + i * intervalMs;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const name = `ev-${i}`;
+      sentAt.set(name, performance.now());
+      writes.push(request('POST', '/api/v1/namespaces/fanout/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { i: String(i) } }));
+    }
+    await Promise.all(writes);
+    const achievedRate = total / ((performance.now() - t0) / 1000);
+    const expected = total * WATCHERS;
+    const waitUntil = Date.now() + 60_000;
+    while (delivered < expected && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 100));
+    for (const r of reqs) r.destroy();
+    watchAgent.destroy();
+    rows.push({
+      name: `watch fan-out: ${established} watchers x ${total} events at ${achievedRate.toFixed(0)}/s, delivery p50 ms`,
+      raw: '-',
+      apiserver: pct(latencies, 50).toFixed(1),
+      ratio: NaN,
+    });
+    rows.push({ name: 'watch fan-out delivery p99 ms', raw: '-', apiserver: pct(latencies, 99).toFixed(1), ratio: NaN, note: 'goal < 100 at 500 events/s' });
+    rows.push({ name: 'watch fan-out events delivered', raw: String(expected), apiserver: String(delivered), ratio: delivered / expected });
+    results.watch = { watchers: established, events: total, eventsPerSec: achievedRate, p50: pct(latencies, 50), p99: pct(latencies, 99), delivered, expected };
+  } finally {
+    agent.destroy();
+    raw.close();
+    await api.stop();
+    await etcd.stop();
+  }
+
+  const w = Math.max(...rows.map((r) => r.name.length));
+  console.log(`${'benchmark'.padEnd(w)}  ${'raw etcd'.padStart(10)}  ${'apiserver'.padStart(10)}  ${'ratio'.padStart(7)}`);
+  for (const r of rows) {
+    console.log(`${r.name.padEnd(w)}  ${r.raw.padStart(10)}  ${r.apiserver.padStart(10)}  ${(Number.isNaN(r.ratio) ? '-' : r.ratio.toFixed(2)).padStart(7)}  ${r.note ?? ''}`);
+  }
+  console.log(JSON.stringify({ benchmark: 'apiserver', params: { CREATES, GETS, LIST_LARGE, WATCHERS, EVENT_RATE, EVENT_SECONDS, IN_FLIGHT }, results }));
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
