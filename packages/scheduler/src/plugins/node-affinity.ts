@@ -1,0 +1,32 @@
+// NodeAffinity: nodeSelector and required node affinity filter; preferred terms add their weights.
+import { defaultNormalizeScore, type ClusterEvent, type CycleState, type EnqueueExtensions, type FilterPlugin, type ScorePlugin } from '../framework/interface.js';
+import type { NodeInfo, PodInfo } from '../framework/node-info.js';
+import { Status } from '../framework/status.js';
+import { nodeSelectorTermMatches, podMatchesNodeSelectorAndAffinity } from './helpers.js';
+
+export const NODE_AFFINITY = 'NodeAffinity';
+export const ERR_REASON_POD_NOT_MATCH_NODE_SELECTOR = "node(s) didn't match Pod's node affinity/selector";
+
+export class NodeAffinity implements FilterPlugin, ScorePlugin, EnqueueExtensions {
+  readonly name = NODE_AFFINITY;
+  eventsToRegister(): ClusterEvent[] {
+    return [
+      { resource: 'Node', action: 'Add' },
+      { resource: 'Node', action: 'Update' },
+    ];
+  }
+  filter(_s: CycleState, pod: PodInfo, node: NodeInfo): Status {
+    if (podMatchesNodeSelectorAndAffinity(pod.pod, node)) return Status.success();
+    return Status.unresolvable(ERR_REASON_POD_NOT_MATCH_NODE_SELECTOR);
+  }
+  score(_s: CycleState, pod: PodInfo, node: NodeInfo): number {
+    let total = 0;
+    for (const t of pod.pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) {
+      if (t.weight !== 0 && nodeSelectorTermMatches(t.preference, node)) total += t.weight;
+    }
+    return total;
+  }
+  normalizeScore(_s: CycleState, _p: PodInfo, scores: number[]): void {
+    defaultNormalizeScore(scores, false);
+  }
+}

@@ -1,0 +1,482 @@
+// kube-scheduler: informers feed the cache and the scheduling queue; one loop pops a pod, runs its
+// profile's framework against the cache (synchronously), assumes the chosen node and binds
+// asynchronously. Failures write a FailedScheduling event and the PodScheduled=False condition and
+// park the pod until a cluster event its rejecting plugins care about.
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { findResource, isNotFound, type KubeObject } from '@kubelab/api';
+import { createCA, issueCertificate, silentLogger, type Logger } from '@kubelab/component-base';
+import {
+  LeaderElector,
+  RestClient,
+  SharedInformerFactory,
+  leaseClientFor,
+  loadKubeconfig,
+  realClock,
+  type Clock,
+  type Informer,
+} from '@kubelab/client';
+import type { Namespace, Node, Pod, PodCondition } from 'kubernetes-types/core/v1';
+import { SchedulerCache, podKey } from './cache.js';
+import type { SchedulerConfig } from './config.js';
+import { EventRecorder, type EventSink } from './events.js';
+import { FitError } from './framework/fit-error.js';
+import { CycleState, type ClusterEvent } from './framework/interface.js';
+import { PodInfo } from './framework/node-info.js';
+import { Framework, type NodeDecision } from './framework/runtime.js';
+import { Limiter } from './limiter.js';
+import { SchedulerMetrics } from './metrics.js';
+import type { PreemptionHandle } from './plugins/default-preemption.js';
+import { buildPlugins } from './plugins/registry.js';
+import { SchedulingQueue, type QueuedPodInfo } from './scheduling-queue.js';
+
+export const EXPLAIN_ANNOTATION = 'scheduler.kubelab.io/explain';
+export const DECISION_ANNOTATION = 'scheduler.kubelab.io/decision';
+const PODS = findResource('', 'v1', 'pods')!;
+const NODES = findResource('', 'v1', 'nodes')!;
+const NAMESPACES = findResource('', 'v1', 'namespaces')!;
+/** How many decisions (per node) an annotation keeps. */
+const MAX_DECISION_NODES = 50;
+
+export interface SchedulerOptions {
+  client?: RestClient;
+  clock?: Clock;
+  logger?: Logger;
+  random?: () => number;
+  events?: EventSink;
+  /** Concurrent binding requests (upstream binds every pod in its own goroutine). */
+  bindingParallelism?: number;
+}
+
+function isAssigned(pod: Pod): boolean {
+  return !!pod.spec?.nodeName;
+}
+function isTerminal(pod: Pod): boolean {
+  return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+}
+
+/** Did anything but status (and bookkeeping metadata) change? (upstream's isPodUpdated) */
+function podSpecOrMetaChanged(a: Pod, b: Pod): boolean {
+  const strip = (p: Pod) => JSON.stringify({ ...p, status: undefined, metadata: { ...p.metadata, resourceVersion: undefined, managedFields: undefined, generation: undefined } });
+  return strip(a) !== strip(b);
+}
+
+/** Did anything the filters read change? (upstream's node update event classification) */
+function nodeSchedulingPropertiesChanged(a: Node, b: Node): boolean {
+  const pick = (n: Node) =>
+    JSON.stringify([
+      n.metadata?.labels,
+      n.spec?.taints,
+      n.spec?.unschedulable,
+      n.status?.allocatable,
+      (n.status?.conditions ?? []).map((c) => [c.type, c.status]),
+      n.status?.images?.length,
+    ]);
+  return pick(a) !== pick(b);
+}
+
+export class Scheduler {
+  readonly config: Readonly<SchedulerConfig>;
+  readonly client: RestClient;
+  readonly cache = new SchedulerCache();
+  readonly queue: SchedulingQueue;
+  readonly metrics = new SchedulerMetrics();
+  readonly frameworks = new Map<string, Framework>();
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly events: EventSink;
+  private readonly binder: Limiter;
+  private factory?: SharedInformerFactory;
+  private podInformer?: Informer<Pod & KubeObject>;
+  private server?: http.Server | https.Server;
+  private elector?: LeaderElector;
+  private readonly abort = new AbortController();
+  private loopDone?: Promise<void>;
+  private running = false;
+
+  constructor(config: Readonly<SchedulerConfig>, opts: SchedulerOptions = {}) {
+    this.config = config;
+    this.clock = opts.clock ?? realClock;
+    this.log = (opts.logger ?? silentLogger()).child({ component: 'kube-scheduler' });
+    this.client =
+      opts.client ??
+      new RestClient({ ...loadKubeconfig(config.kubeconfig), qps: config.kubeAPIQPS, burst: config.kubeAPIBurst, userAgent: 'kube-scheduler' });
+    this.events =
+      opts.events ??
+      new EventRecorder(this.client, {
+        component: 'default-scheduler',
+        instance: config.identity,
+        clock: this.clock,
+        onError: (err) => this.log.warn({ err: (err as Error).message }, 'Failed to write event'),
+      });
+    this.binder = new Limiter(opts.bindingParallelism ?? 64);
+    for (const profile of config.profiles) {
+      const { plugins, weights } = buildPlugins(profile, {
+        preemption: () => this.preemptionHandle(this.frameworks.get(profile.schedulerName)!),
+      });
+      this.frameworks.set(
+        profile.schedulerName,
+        new Framework({ schedulerName: profile.schedulerName, plugins, weights, percentageOfNodesToScore: profile.percentageOfNodesToScore, random: opts.random }),
+      );
+    }
+    this.queue = new SchedulingQueue({
+      clock: this.clock,
+      initialBackoffMs: config.podInitialBackoffMs,
+      maxBackoffMs: config.podMaxBackoffMs,
+      eventMayHelp: (p, ev) => this.frameworkFor(p.info.pod)?.eventMayHelp(p.unschedulablePlugins, ev) ?? true,
+      onChange: (l) => {
+        for (const [q, n] of Object.entries(l)) this.metrics.pendingPods.set({ queue: q }, n);
+      },
+    });
+  }
+
+  private frameworkFor(pod: Pod): Framework | undefined {
+    return this.frameworks.get(pod.spec?.schedulerName ?? 'default-scheduler');
+  }
+
+  private preemptionHandle(fwk: Framework): PreemptionHandle {
+    return {
+      runFilter: (s, p, n, snap) => fwk.runFilter(s, p, n, snap),
+      runAddPod: (s, p, o, n, snap) => fwk.runAddPod(s, p, o, n, snap),
+      runRemovePod: (s, p, o, n, snap) => fwk.runRemovePod(s, p, o, n, snap),
+      evict: async (victim, preemptor, nodeName) => {
+        this.events.emit(victim, 'Normal', 'Preempted', `Preempted by pod ${preemptor.metadata?.uid} on node ${nodeName}`);
+        try {
+          await this.client.resource(PODS, victim.metadata?.namespace).delete(victim.metadata!.name!);
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
+      },
+    };
+  }
+
+  /** Serves metrics and health, then schedules (after winning the election if --leader-elect). */
+  async start(): Promise<void> {
+    await this.serve();
+    if (!this.config.leaderElect) {
+      this.loopDone = this.runLeading(this.abort.signal);
+      return;
+    }
+    this.elector = new LeaderElector({
+      lease: leaseClientFor(this.client, this.config.leaderElectResourceNamespace),
+      leaseName: this.config.leaderElectResourceName,
+      identity: this.config.identity,
+      leaseDurationMs: this.config.leaderElectLeaseDurationMs,
+      renewDeadlineMs: this.config.leaderElectRenewDeadlineMs,
+      retryPeriodMs: this.config.leaderElectRetryPeriodMs,
+      releaseOnCancel: true,
+      clock: this.clock,
+      logger: this.log,
+      callbacks: {
+        onStartedLeading: (signal) => {
+          this.loopDone = this.runLeading(AbortSignal.any([signal, this.abort.signal]));
+        },
+        onStoppedLeading: () => {
+          if (!this.abort.signal.aborted) this.log.error({}, 'Leaderelection lost');
+          void this.stop();
+        },
+      },
+    });
+    void this.elector.run();
+  }
+
+  /** The metrics/health server's port (after start). */
+  port(): number | undefined {
+    return (this.server?.address() as AddressInfo | null)?.port;
+  }
+
+  isLeader(): boolean {
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    if (this.abort.signal.aborted) return;
+    this.abort.abort();
+    this.elector?.stop();
+    this.queue.close();
+    await this.loopDone;
+    await this.factory?.shutdown();
+    await this.binder.idle();
+    await this.events.flush();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    this.client.close();
+  }
+
+  private async serve(): Promise<void> {
+    if (this.config.securePort < 0) return;
+    const handler: http.RequestListener = (req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/metrics') {
+        void this.metrics.registry.metrics().then((text) => {
+          res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType });
+          res.end(text);
+        });
+        return;
+      }
+      if (path === '/healthz' || path === '/livez' || path === '/readyz') {
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.end('ok');
+        return;
+      }
+      res.writeHead(404);
+      res.end('404 page not found\n');
+    };
+    if (this.config.insecureServing) this.server = http.createServer(handler);
+    else {
+      const ca = await createCA();
+      const cert = await issueCertificate(ca, { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
+      this.server = https.createServer({ cert: cert.certPem + ca.certPem, key: cert.keyPem }, handler);
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.config.securePort, this.config.bindAddress, () => resolve());
+    });
+    this.log.info({ port: this.port() }, 'Serving securely');
+  }
+
+  private async runLeading(signal: AbortSignal): Promise<void> {
+    this.running = true;
+    this.factory = new SharedInformerFactory(this.client, { logger: this.log, clock: this.clock });
+    const pods = (this.podInformer = this.factory.forResource<Pod & KubeObject>(PODS));
+    const nodes = this.factory.forResource<Node & KubeObject>(NODES);
+    const namespaces = this.factory.forResource<Namespace & KubeObject>(NAMESPACES);
+    this.addEventHandlers(pods, nodes, namespaces);
+    this.factory.start();
+    if (!(await this.factory.waitForCacheSync(signal))) return;
+    this.queue.run();
+    this.log.info({}, 'Scheduler started');
+    let lastYield = Date.now();
+    while (!signal.aborted) {
+      const qpi = await this.queue.pop();
+      if (!qpi) break;
+      try {
+        await this.scheduleOne(qpi);
+      } catch (err) {
+        this.log.error({ err, pod: qpi.key }, 'Scheduling cycle failed');
+        this.queue.addUnschedulable(qpi, { error: true });
+      }
+      // Let informer events and binding responses in between cycles.
+      if (Date.now() - lastYield > 5) {
+        await new Promise((r) => setImmediate(r));
+        lastYield = Date.now();
+      }
+    }
+    this.running = false;
+  }
+
+  private responsibleFor(pod: Pod): boolean {
+    return this.frameworks.has(pod.spec?.schedulerName ?? 'default-scheduler');
+  }
+
+  private moveAll(ev: ClusterEvent): void {
+    this.queue.moveAllToActiveOrBackoff(ev);
+  }
+
+  private addEventHandlers(pods: Informer<Pod & KubeObject>, nodes: Informer<Node & KubeObject>, namespaces: Informer<Namespace & KubeObject>): void {
+    pods.addEventHandler({
+      onAdd: (pod) => {
+        if (isAssigned(pod)) {
+          if (isTerminal(pod)) return;
+          this.cache.addPod(pod);
+          this.moveAll({ resource: 'AssignedPod', action: 'Add' });
+        } else if (this.responsibleFor(pod) && !pod.metadata.deletionTimestamp) this.queue.add(pod);
+      },
+      onUpdate: (old, pod) => {
+        if (isAssigned(pod)) {
+          if (!isAssigned(old)) this.queue.delete(pod);
+          if (isTerminal(pod)) {
+            this.cache.removePod(pod);
+            if (!isTerminal(old)) this.moveAll({ resource: 'AssignedPod', action: 'Delete' });
+            return;
+          }
+          this.cache.updatePod(pod);
+          if (!isAssigned(old)) this.moveAll({ resource: 'AssignedPod', action: 'Add' });
+          else if (JSON.stringify(old.metadata.labels) !== JSON.stringify(pod.metadata.labels)) this.moveAll({ resource: 'AssignedPod', action: 'Update' });
+          return;
+        }
+        if (!this.responsibleFor(pod)) return;
+        if (pod.metadata.deletionTimestamp) return this.queue.delete(pod);
+        if (podSpecOrMetaChanged(old, pod)) this.queue.update(pod);
+      },
+      onDelete: (pod) => {
+        if (isAssigned(pod)) {
+          this.cache.removePod(pod);
+          this.moveAll({ resource: 'AssignedPod', action: 'Delete' });
+        } else this.queue.delete(pod);
+      },
+    });
+    nodes.addEventHandler({
+      onAdd: (node) => {
+        this.cache.addNode(node);
+        this.moveAll({ resource: 'Node', action: 'Add' });
+      },
+      onUpdate: (old, node) => {
+        this.cache.updateNode(node);
+        if (nodeSchedulingPropertiesChanged(old, node)) this.moveAll({ resource: 'Node', action: 'Update' });
+      },
+      onDelete: (node) => {
+        this.cache.removeNode(node);
+        this.moveAll({ resource: 'Node', action: 'Delete' });
+      },
+    });
+    namespaces.addEventHandler({
+      onAdd: (ns) => this.cache.setNamespace(ns),
+      onUpdate: (_o, ns) => this.cache.setNamespace(ns),
+      onDelete: (ns) => this.cache.setNamespace(ns, true),
+    });
+  }
+
+  /** One scheduling cycle for one pod (upstream's ScheduleOne). */
+  async scheduleOne(qpi: QueuedPodInfo): Promise<void> {
+    const cached = this.podInformer?.lister.get(qpi.info.pod.metadata?.namespace ?? '', qpi.info.pod.metadata?.name ?? '');
+    const pod = (cached ?? qpi.info.pod) as Pod;
+    if ((this.podInformer && !cached) || isAssigned(pod) || pod.metadata?.deletionTimestamp || this.cache.isAssumed(qpi.key)) {
+      this.queue.done(qpi.key);
+      return;
+    }
+    const fwk = this.frameworkFor(pod);
+    if (!fwk) {
+      this.queue.done(qpi.key);
+      return;
+    }
+    if (pod !== qpi.info.pod) qpi.info = new PodInfo(pod);
+    const profile = fwk.schedulerName;
+    const start = this.clock.now();
+    const explain = this.config.decisionRecords && pod.metadata?.annotations?.[EXPLAIN_ANNOTATION] === 'true';
+    const state = new CycleState();
+    let nodeName: string;
+    try {
+      const result = fwk.schedulePod(state, qpi.info, this.cache, explain);
+      nodeName = result.nodeName;
+      this.metrics.algorithmDuration.observe((this.clock.now() - start) / 1000);
+      if (explain) this.recordDecision(pod, nodeName, result.decisions);
+    } catch (err) {
+      const seconds = (this.clock.now() - start) / 1000;
+      if (err instanceof FitError) {
+        let nominated: string | undefined;
+        if (fwk.postFilters.length) {
+          this.metrics.preemptionAttempts.inc();
+          const r = await fwk.runPostFilter(state, qpi.info, err.diagnosis.nodeToStatus, this.cache);
+          if (r.status.isSuccess()) nominated = r.result?.nominatedNodeName;
+          else {
+            err.diagnosis.postFilterMsg = r.status.message();
+            err.refresh();
+            if (r.result?.nominatedNodeName === '') nominated = '';
+          }
+        }
+        qpi.unschedulablePlugins = err.diagnosis.unschedulablePlugins;
+        if (explain) {
+          const decisions = new Map<string, NodeDecision>();
+          for (const [n, s] of err.diagnosis.nodeToStatus) decisions.set(n, { filter: { plugin: s.plugin, reasons: [...s.reasons] } });
+          this.recordDecision(pod, '', decisions);
+        }
+        this.metrics.scheduleAttempts.inc({ result: 'unschedulable', profile });
+        this.metrics.attemptDuration.observe({ result: 'unschedulable', profile }, seconds);
+        this.handleFailure(qpi, pod, err.message, 'Unschedulable', nominated, false);
+      } else {
+        this.metrics.scheduleAttempts.inc({ result: 'error', profile });
+        this.metrics.attemptDuration.observe({ result: 'error', profile }, seconds);
+        const msg = (err as Error).message;
+        // No nodes at all is "unschedulable until a node appears", not a scheduler fault.
+        const noNodes = this.cache.nodeCount() === 0;
+        if (noNodes) qpi.unschedulablePlugins = new Set();
+        this.handleFailure(qpi, pod, msg, noNodes ? 'Unschedulable' : 'SchedulerError', undefined, !noNodes);
+      }
+      return;
+    }
+    this.cache.assumePod(qpi.info, nodeName);
+    void this.binder.run(() => this.bind(qpi, pod, nodeName, start, profile));
+  }
+
+  private async bind(qpi: QueuedPodInfo, pod: Pod, nodeName: string, start: number, profile: string): Promise<void> {
+    const ns = pod.metadata?.namespace ?? 'default';
+    const name = pod.metadata?.name ?? '';
+    try {
+      await this.client.request({
+        method: 'POST',
+        path: `/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(name)}/binding`,
+        body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace: ns, uid: pod.metadata?.uid }, target: { apiVersion: 'v1', kind: 'Node', name: nodeName } },
+      });
+    } catch (err) {
+      this.cache.forgetPod(qpi.key);
+      this.moveAll({ resource: 'AssignedPod', action: 'Delete' });
+      this.metrics.scheduleAttempts.inc({ result: 'error', profile });
+      if (isNotFound(err)) {
+        this.queue.done(qpi.key);
+        return;
+      }
+      this.log.warn({ pod: qpi.key, node: nodeName, err: (err as Error).message }, 'Failed to bind pod');
+      this.handleFailure(qpi, pod, `running Bind plugin "DefaultBinder": ${(err as Error).message}`, 'SchedulerError', undefined, true);
+      return;
+    }
+    const seconds = (this.clock.now() - start) / 1000;
+    this.metrics.scheduleAttempts.inc({ result: 'scheduled', profile });
+    this.metrics.attemptDuration.observe({ result: 'scheduled', profile }, seconds);
+    this.metrics.podSchedulingAttempts.observe(qpi.attempts);
+    this.queue.done(qpi.key);
+    this.log.debug?.({ pod: qpi.key, node: nodeName }, 'Successfully bound pod to node');
+    this.events.emit(pod, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${nodeName}`);
+  }
+
+  private handleFailure(qpi: QueuedPodInfo, pod: Pod, message: string, reason: string, nominated: string | undefined, error: boolean): void {
+    this.log.info({ pod: qpi.key, err: message }, 'Unable to schedule pod; waiting');
+    this.events.emit(pod, 'Warning', 'FailedScheduling', message);
+    this.queue.addUnschedulable(qpi, { error });
+    void this.updatePodStatus(pod, { type: 'PodScheduled', status: 'False', reason, message }, nominated).catch((err) =>
+      this.log.warn({ pod: qpi.key, err: (err as Error).message }, 'Error updating pod'),
+    );
+  }
+
+  /** Writes the PodScheduled condition (and nominatedNodeName) through pods/status, only when it changes. */
+  private async updatePodStatus(pod: Pod, cond: PodCondition, nominated: string | undefined): Promise<void> {
+    const conditions = [...(pod.status?.conditions ?? [])];
+    const i = conditions.findIndex((c) => c.type === cond.type);
+    const old = i >= 0 ? conditions[i] : undefined;
+    const condChanged = !old || old.status !== cond.status || old.reason !== cond.reason || old.message !== cond.message;
+    const nomChanged = nominated !== undefined && (pod.status?.nominatedNodeName ?? '') !== nominated;
+    if (!condChanged && !nomChanged) return;
+    const now = new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const next: PodCondition = {
+      ...cond,
+      lastProbeTime: null as unknown as string,
+      lastTransitionTime: old && old.status === cond.status ? old.lastTransitionTime : now,
+    };
+    if (i >= 0) conditions[i] = next;
+    else conditions.push(next);
+    const status: Record<string, unknown> = { conditions };
+    if (nomChanged) status.nominatedNodeName = nominated || null;
+    await this.client.resource(PODS, pod.metadata?.namespace).patch(pod.metadata!.name!, { status }, 'merge', { subresource: 'status' });
+  }
+
+  /** The opt-in decision record: per node, the rejecting filter or each plugin's weighted score. */
+  private recordDecision(pod: Pod, nodeName: string, decisions: Map<string, NodeDecision> | undefined): void {
+    const entries = [...(decisions ?? new Map<string, NodeDecision>())];
+    entries.sort((a, b) => (b[1].total ?? -1) - (a[1].total ?? -1));
+    const record = {
+      selectedNode: nodeName || undefined,
+      nodes: Object.fromEntries(
+        entries.slice(0, MAX_DECISION_NODES).map(([n, d]) => [
+          n,
+          d.filter ? { rejectedBy: d.filter.plugin, reasons: d.filter.reasons } : { scores: d.scores ?? {}, total: d.total ?? 0 },
+        ]),
+      ),
+    };
+    void this.client
+      .resource(PODS, pod.metadata?.namespace)
+      .patch(pod.metadata!.name!, { metadata: { annotations: { [DECISION_ANNOTATION]: JSON.stringify(record) } } }, 'merge')
+      .catch((err) => this.log.warn({ err: (err as Error).message }, 'Failed to record scheduling decision'));
+  }
+
+  /** Pods bound or in flight to bind (tests, benchmarks). */
+  async waitForBindings(): Promise<void> {
+    await this.binder.idle();
+  }
+}
+
+/** Builds a scheduler from its config; call start() to run it. */
+export function createScheduler(config: Readonly<SchedulerConfig>, opts: SchedulerOptions = {}): Scheduler {
+  return new Scheduler(config, opts);
+}
+
+export { podKey };
