@@ -1,0 +1,152 @@
+// createControllerManager(config).start(): clients, shared informers, the enabled controllers, and
+// (with --leader-elect) a Lease in kube-system so that only one instance acts at a time.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import {
+  LeaderElector,
+  leaseClientFor,
+  loadKubeconfig,
+  realClock,
+  RestClient,
+  SharedInformerFactory,
+  type Clock,
+} from '@kubelab/client';
+import { createLogger, type Logger } from '@kubelab/component-base';
+import type { ControllerManagerConfig } from './config.js';
+import { CONTROLLERS, isControllerEnabled, type ControllerContext } from './controllers.js';
+
+export interface ControllerManagerOptions {
+  /** Defaults to a client built from --kubeconfig (and --master). */
+  client?: RestClient;
+  logger?: Logger;
+  clock?: Clock;
+  /** Leader election identity; defaults to hostname_uuid, as upstream. */
+  identity?: string;
+  /** Called when leadership is lost (upstream exits the process). */
+  onLeadershipLost?: () => void;
+}
+
+export interface ControllerManager {
+  readonly config: Readonly<ControllerManagerConfig>;
+  readonly identity: string;
+  /** Starts campaigning (or running at once without --leader-elect); resolves when started. */
+  start(): Promise<void>;
+  /** Stops the controllers and informers (and releases the lease). */
+  stop(): Promise<void>;
+  isLeader(): boolean;
+  /** Names of the controllers running now. */
+  running(): string[];
+}
+
+export function createControllerManager(config: Readonly<ControllerManagerConfig>, opts: ControllerManagerOptions = {}): ControllerManager {
+  const logger = opts.logger ?? createLogger('kube-controller-manager');
+  const clock = opts.clock ?? realClock;
+  const identity = opts.identity ?? `${hostname()}_${randomUUID()}`;
+  const client =
+    opts.client ??
+    (() => {
+      const rc = loadKubeconfig(config.kubeconfig);
+      return new RestClient({ ...rc, server: config.master ?? rc.server, userAgent: 'kube-controller-manager' });
+    })();
+  const rootCA = config.rootCAFile ? readFileSync(config.rootCAFile, 'utf8') : undefined;
+
+  let leading = false;
+  let runningNames: string[] = [];
+  let elector: LeaderElector | undefined;
+  let electorDone: Promise<void> | undefined;
+  let runAbort: AbortController | undefined;
+  let runDone: Promise<void> | undefined;
+
+  /** Builds informers and controllers, then runs them until `signal` aborts. */
+  const runControllers = async (signal: AbortSignal): Promise<void> => {
+    const informers = new SharedInformerFactory(client, { logger, clock });
+    const ctx: ControllerContext = { client, informers, config, clock, logger, rootCA };
+    const started: Array<{ name: string; run: () => Promise<void> }> = [];
+    for (const [name, start] of Object.entries(CONTROLLERS)) {
+      if (!isControllerEnabled(name, config.controllers)) {
+        logger.info({ controller: name }, 'Warning: controller is disabled');
+        continue;
+      }
+      const s = start(ctx);
+      if (!s) continue;
+      started.push({ name, run: () => s.controller.run(s.workers, signal) });
+      logger.info({ controller: name }, 'Started controller');
+    }
+    informers.start();
+    const synced = await informers.waitForCacheSync(signal);
+    if (!synced) {
+      await informers.shutdown();
+      return;
+    }
+    runningNames = started.map((s) => s.name);
+    await Promise.all(started.map((s) => s.run().catch((err) => logger.error({ err, controller: s.name }, 'Controller failed'))));
+    runningNames = [];
+    await informers.shutdown();
+  };
+
+  const startRunning = (): void => {
+    runAbort = new AbortController();
+    runDone = runControllers(runAbort.signal);
+  };
+
+  const stopRunning = async (): Promise<void> => {
+    runAbort?.abort();
+    await runDone;
+  };
+
+  return {
+    config,
+    identity,
+    isLeader: () => leading,
+    running: () => [...runningNames],
+    async start() {
+      if (!config.leaderElect) {
+        leading = true;
+        startRunning();
+        return;
+      }
+      elector = new LeaderElector({
+        lease: leaseClientFor(client, config.leaderElectResourceNamespace),
+        leaseName: config.leaderElectResourceName,
+        identity,
+        leaseDurationMs: config.leaderElectLeaseDurationMs,
+        renewDeadlineMs: config.leaderElectRenewDeadlineMs,
+        retryPeriodMs: config.leaderElectRetryPeriodMs,
+        releaseOnCancel: true,
+        clock,
+        logger,
+        callbacks: {
+          onStartedLeading: (signal) => {
+            leading = true;
+            logger.info({ identity }, 'Started leading');
+            startRunning();
+            signal.addEventListener('abort', () => void stopRunning(), { once: true });
+          },
+          onStoppedLeading: () => {
+            const was = leading;
+            leading = false;
+            void stopRunning();
+            if (was) {
+              logger.info({ identity }, 'Leader election lost');
+              opts.onLeadershipLost?.();
+            }
+          },
+          onNewLeader: (id) => {
+            if (id !== identity) logger.info({ leader: id }, 'New leader elected');
+          },
+        },
+      });
+      electorDone = elector.run();
+    },
+    async stop() {
+      const wasLeading = leading;
+      leading = false;
+      elector?.stop();
+      await stopRunning();
+      if (elector) await electorDone;
+      void wasLeading;
+      client.close();
+    },
+  };
+}
