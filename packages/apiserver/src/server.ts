@@ -57,7 +57,11 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
     clock,
   });
   const namespaces = registry.store('', 'v1', 'namespaces');
+  // Admission looks namespaces up in the watch cache (as upstream uses an informer), and reads etcd only
+  // on a miss, since a namespace created a moment ago may not have reached the cache yet.
   const getNamespace = async (name: string): Promise<KubeObject | undefined> => {
+    const cached = await namespaces.list('', { fieldSelector: `metadata.name=${name}`, resourceVersion: '0' });
+    if (cached.items.length) return cached.items[0];
     try {
       return await namespaces.get('', name);
     } catch (err) {

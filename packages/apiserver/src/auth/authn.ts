@@ -17,11 +17,24 @@ export interface Authenticator {
   authenticate(req: { socket: unknown; headers: Record<string, string | string[] | undefined> }): Promise<UserInfo | undefined>;
 }
 
-/** Verified client certificates (the TLS layer checked them against --client-ca-file). */
+/**
+ * Verified client certificates (the TLS layer checked them against --client-ca-file). The identity is
+ * fixed for the life of a TLS connection, so it is worked out once per connection.
+ */
 export class X509Authenticator implements Authenticator {
+  private readonly byConnection = new WeakMap<object, UserInfo | null>();
+
   async authenticate(req: { socket: unknown }): Promise<UserInfo | undefined> {
     const socket = req.socket as TLSSocket;
     if (!socket || typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return undefined;
+    const known = this.byConnection.get(socket);
+    if (known !== undefined) return known ?? undefined;
+    const user = this.fromCertificate(socket);
+    this.byConnection.set(socket, user ?? null);
+    return user;
+  }
+
+  private fromCertificate(socket: TLSSocket): UserInfo | undefined {
     const cert = socket.getPeerCertificate();
     if (!cert || !cert.subject) return undefined;
     const cn = cert.subject.CN;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { RESOURCES } from '@kubelab/api';
-import { PROTOBUF_V2_CONTENT_TYPE, openapiV2Document, openapiV3Document, openapiV3Index, serveOpenAPI } from './openapi.js';
+import { PROTOBUF_V2_CONTENT_TYPE, PROTOBUF_V2_RESPONSE_CONTENT_TYPE, openapiV2Document, openapiV3Document, openapiV3Index, serveOpenAPI } from './openapi.js';
 
 type Json = Record<string, any>;
 
@@ -116,7 +116,7 @@ describe('serveOpenAPI', () => {
   it('serves the index and the documents as JSON, immutable when the hash matches', () => {
     const index = serveOpenAPI('/openapi/v3', 'application/json')!;
     expect(index).toMatchObject({ status: 200, contentType: 'application/json' });
-    const url = (JSON.parse(index.body) as Json).paths['api/v1'].serverRelativeURL as string;
+    const url = (JSON.parse(String(index.body)) as Json).paths['api/v1'].serverRelativeURL as string;
     const doc = serveOpenAPI(url, 'application/json, */*')!;
     expect(doc.status).toBe(200);
     expect(doc.headers['cache-control']).toBe('public, immutable');
@@ -127,11 +127,11 @@ describe('serveOpenAPI', () => {
     expect(serveOpenAPI('/api/v1', 'application/json')).toBeUndefined();
   });
 
-  it('answers 406 to protobuf-only requests and serves v2 as JSON', () => {
-    expect(serveOpenAPI('/openapi/v2', PROTOBUF_V2_CONTENT_TYPE)!.status).toBe(406);
+  it('serves v2 as protobuf or JSON as asked, and v3 only as JSON', () => {
+    expect(serveOpenAPI('/openapi/v2', PROTOBUF_V2_CONTENT_TYPE)).toMatchObject({ status: 200, contentType: PROTOBUF_V2_RESPONSE_CONTENT_TYPE });
     expect(serveOpenAPI('/openapi/v3/api/v1', 'application/com.github.proto-openapi.spec.v3@v1.0+protobuf')!.status).toBe(406);
-    const v2 = serveOpenAPI('/openapi/v2', `${PROTOBUF_V2_CONTENT_TYPE}, application/json;q=0.9`)!;
+    const v2 = serveOpenAPI('/openapi/v2', 'application/json')!;
     expect(v2).toMatchObject({ status: 200, contentType: 'application/json' });
-    expect((JSON.parse(v2.body) as Json).swagger).toBe('2.0');
+    expect((JSON.parse(String(v2.body)) as Json).swagger).toBe('2.0');
   });
 });

@@ -1,13 +1,14 @@
 // OpenAPI documents built from the API schema (@kubelab/api definitions) and the resource table:
 //   GET /openapi/v3                 index: {paths: {"api/v1": {serverRelativeURL: "/openapi/v3/api/v1?hash=<SHA512>"}, ...}}
 //   GET /openapi/v3/api/v1, /openapi/v3/apis/<group>/<version>   one OpenAPI 3.0 document per group-version
-//   GET /openapi/v2                 the swagger 2.0 document (JSON only: we cannot encode the gnostic protobuf)
+//   GET /openapi/v2                 the swagger 2.0 document, as JSON or as the gnostic protobuf (openapi-v2-proto.ts)
 // kubectl reads v3 for `explain`, for the "does the server support fieldValidation" check of
 // --validate (the PATCH operations of a kind must list a `fieldValidation` parameter) and for the merge
 // keys of client-side apply; it falls back to v2 only when v3 fails.
 import { createHash } from 'node:crypto';
 import { RESOURCES, apiVersionOf, definitions, type JSONSchemaProps, type ResourceInfo, type SubresourceInfo } from '@kubelab/api';
 import { VERSION } from '../version.js';
+import { encodeOpenAPIV2Document } from './openapi-v2-proto.js';
 
 type Json = Record<string, unknown>;
 interface GVK {
@@ -21,7 +22,10 @@ const INT_OR_STRING = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
 const QUANTITY = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
 const PATCH_TYPES = ['application/apply-patch+yaml', 'application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json'];
 const RESPONSE_TYPES = ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf'];
+/** What kubectl asks for (the '@' spelling, which Go's mime parser cannot read back)... */
 export const PROTOBUF_V2_CONTENT_TYPE = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
+/** ... and what the server answers with, as upstream's kube-openapi handler does. */
+export const PROTOBUF_V2_RESPONSE_CONTENT_TYPE = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
 
 // ---- operations, shared by v2 and v3 ----
 
@@ -387,7 +391,8 @@ export interface OpenAPIResponse {
   status: number;
   contentType?: string;
   headers: Record<string, string>;
-  body: string;
+  /** JSON text, or the protobuf bytes of /openapi/v2. */
+  body: string | Buffer;
 }
 
 /** Media ranges of an Accept header, most preferred first (q order, then position). */
@@ -410,6 +415,8 @@ function acceptsJSON(accept: string | undefined): boolean {
   return false;
 }
 
+let v2Proto: { bytes: Buffer; hash: string } | undefined;
+
 const NOT_ACCEPTABLE = (): OpenAPIResponse => ({ status: 406, headers: { vary: 'Accept' }, body: '' });
 
 /**
@@ -420,10 +427,22 @@ export function serveOpenAPI(url: string, acceptHeader?: string): OpenAPIRespons
   const u = new URL(url, 'https://localhost');
   const path = u.pathname.replace(/\/+$/, '');
   if (path === '/openapi/v2') {
-    // Only JSON: clients asking for the gnostic protobuf alone get 406 (client-go then gives up on v2).
-    if (!acceptsJSON(acceptHeader)) return NOT_ACCEPTABLE();
-    openapiV2Document();
-    return { status: 200, contentType: 'application/json', headers: { etag: JSON.stringify(sha512Hex(v2Cache!.text)), vary: 'Accept' }, body: v2Cache!.text };
+    // The first acceptable range picks JSON or the gnostic protobuf (client-go's OpenAPISchema() asks for
+    // the protobuf alone); each representation has its own ETag.
+    for (const r of acceptRanges(acceptHeader)) {
+      if (r === 'application/json' || r === 'application/*' || r === '*/*') {
+        openapiV2Document();
+        return { status: 200, contentType: 'application/json', headers: { etag: JSON.stringify(sha512Hex(v2Cache!.text)), vary: 'Accept' }, body: v2Cache!.text };
+      }
+      if (r === PROTOBUF_V2_CONTENT_TYPE || r === PROTOBUF_V2_RESPONSE_CONTENT_TYPE) {
+        if (!v2Proto) {
+          const bytes = encodeOpenAPIV2Document(openapiV2Document());
+          v2Proto = { bytes, hash: createHash('sha512').update(bytes).digest('hex').toUpperCase() };
+        }
+        return { status: 200, contentType: PROTOBUF_V2_RESPONSE_CONTENT_TYPE, headers: { etag: JSON.stringify(v2Proto.hash), vary: 'Accept' }, body: v2Proto.bytes };
+      }
+    }
+    return NOT_ACCEPTABLE();
   }
   if (path === '/openapi/v3') {
     const text = JSON.stringify(openapiV3Index());

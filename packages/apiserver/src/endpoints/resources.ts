@@ -516,6 +516,11 @@ async function serveWatch(ctx: ResourceContext, store: Store, ns: string, ri: Re
       }
       const line = format.mediaType === 'application/yaml' ? encodeBody(format, { type: ev.type, object }) + '---\n' : encodeWatchLine(ev.type, object);
       ctx.metrics.watchEvents.inc({ group: info.group, version: info.version, kind: info.kind });
+      // Events that arrive in the same tick leave in one TLS record instead of one each.
+      if (!res.writableCorked) {
+        res.cork();
+        process.nextTick(() => res.uncork());
+      }
       if (!res.write(line)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
     }
   } catch (err) {
