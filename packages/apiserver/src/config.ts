@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseDuration, parseFlags } from '@kubelab/component-base';
 import { parseCidr } from './allocator/cidr.js';
 import { parsePortRange } from './allocator/allocator.js';
+import { SUPPORTED_AUTHORIZATION_MODES } from './auth/modes.js';
 
 export interface ApiServerConfig {
   etcdServers: string[];
@@ -24,6 +25,18 @@ export interface ApiServerConfig {
   /** Interval of watch BOOKMARK events (upstream: about a minute). */
   bookmarkIntervalMs: number;
   maxRequestBodyBytes: number;
+  /** --token-auth-file: CSV of token,user,uid,"group1,group2". */
+  tokenAuthFile?: string;
+  /** --service-account-key-file: public keys that verify service account tokens. */
+  serviceAccountKeyFiles: string[];
+  /** --service-account-signing-key-file: the private key that signs them. */
+  serviceAccountSigningKeyFile?: string;
+  /** --service-account-issuer. */
+  serviceAccountIssuer: string;
+  /** --api-audiences (default: the issuer). */
+  apiAudiences: string[];
+  enableBootstrapTokenAuth: boolean;
+  anonymousAuth: boolean;
 }
 
 export function defaults(): ApiServerConfig {
@@ -46,6 +59,13 @@ export function defaults(): ApiServerConfig {
     bookmarkIntervalMs: 60_000,
     // Upstream accepts at most 3 MiB in a request body.
     maxRequestBodyBytes: 3 * 1024 * 1024,
+    tokenAuthFile: undefined,
+    serviceAccountKeyFiles: [],
+    serviceAccountSigningKeyFile: undefined,
+    serviceAccountIssuer: 'https://kubernetes.default.svc.cluster.local',
+    apiAudiences: [],
+    enableBootstrapTokenAuth: false,
+    anonymousAuth: true,
   };
 }
 
@@ -66,6 +86,13 @@ const FLAGS = {
   'etcd-compaction-interval': { type: 'string' },
   'min-request-timeout': { type: 'string' },
   'watch-bookmark-interval': { type: 'string' },
+  'token-auth-file': { type: 'string' },
+  'service-account-key-file': { type: 'string', multiple: true },
+  'service-account-signing-key-file': { type: 'string' },
+  'service-account-issuer': { type: 'string' },
+  'api-audiences': { type: 'string' },
+  'enable-bootstrap-token-auth': { type: 'string' },
+  'anonymous-auth': { type: 'string' },
 } as const;
 
 const list = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);
@@ -89,6 +116,14 @@ export function configFromFlags(argv: string[]): ApiServerConfig {
   if (f['etcd-compaction-interval']) c.etcdCompactionIntervalMs = parseDuration(f['etcd-compaction-interval']);
   if (f['min-request-timeout']) c.minRequestTimeoutSeconds = Number(f['min-request-timeout']);
   if (f['watch-bookmark-interval']) c.bookmarkIntervalMs = parseDuration(f['watch-bookmark-interval']);
+  if (f['token-auth-file']) c.tokenAuthFile = f['token-auth-file'];
+  const saKeys = f['service-account-key-file'] as unknown as string[] | undefined;
+  if (saKeys?.length) c.serviceAccountKeyFiles = saKeys.flatMap(list);
+  if (f['service-account-signing-key-file']) c.serviceAccountSigningKeyFile = f['service-account-signing-key-file'];
+  if (f['service-account-issuer']) c.serviceAccountIssuer = f['service-account-issuer'];
+  if (f['api-audiences']) c.apiAudiences = list(f['api-audiences']);
+  if (f['enable-bootstrap-token-auth'] !== undefined) c.enableBootstrapTokenAuth = f['enable-bootstrap-token-auth'] !== 'false';
+  if (f['anonymous-auth'] !== undefined) c.anonymousAuth = f['anonymous-auth'] !== 'false';
   return validate(c);
 }
 
@@ -107,7 +142,9 @@ export function validate(c: ApiServerConfig): ApiServerConfig {
   } catch (err) {
     problems.push(`--service-node-port-range: ${(err as Error).message}`);
   }
-  for (const m of c.authorizationMode) if (m !== 'AlwaysAllow') problems.push(`--authorization-mode: ${m} is not implemented yet (supported: AlwaysAllow)`);
+  for (const m of c.authorizationMode) {
+    if (!SUPPORTED_AUTHORIZATION_MODES.includes(m)) problems.push(`--authorization-mode: ${m} is not supported (supported: ${SUPPORTED_AUTHORIZATION_MODES.join(', ')})`);
+  }
   if (problems.length) throw new Error(problems.join('; '));
   return Object.freeze({ ...c });
 }

@@ -8,9 +8,10 @@ import { parseRequestInfo, type RequestInfo } from './endpoints/request-info.js'
 import { handleResource, notFoundPage, type ResourceContext } from './endpoints/resources.js';
 import { AGGREGATED_CONTENT_TYPE, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './endpoints/discovery.js';
 import { createMetrics, scopeOf, type Metrics } from './metrics.js';
-import { ANONYMOUS, AlwaysAllow, X509Authenticator, type Authenticator, type Authorizer, type UserInfo } from './auth/authn.js';
-import { AdmissionChain, selectPlugins, type AdmissionPlugin } from './admission/admission.js';
-import { NamespaceLifecycle } from './admission/namespace-lifecycle.js';
+import { ANONYMOUS, type UserInfo } from './auth/authn.js';
+import { buildAuthentication, buildAuthorization } from './auth/index.js';
+import { buildAdmission } from './admission/index.js';
+import type { ExtensionDeps, VirtualCreates } from './extension.js';
 import { createRegistry, type Registry } from './registry/index.js';
 import type { Storage } from './storage/interface.js';
 import { VERSION } from './version.js';
@@ -22,11 +23,10 @@ export interface ApiServerRuntime {
   metrics: Metrics;
   /** Health checks by name, run by /readyz (and /livez for the ones marked live). */
   checks: Map<string, () => Promise<void>>;
+  /** Handlers of create-only resources (reviews, serviceaccounts/token). */
+  virtual: VirtualCreates;
 }
 
-/** Admission plugins in upstream's order; more arrive with the security issue. */
-const ADMISSION_ORDER = ['NamespaceLifecycle'];
-const ADMISSION_DEFAULTS = ['NamespaceLifecycle'];
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -69,12 +69,11 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
       throw err;
     }
   };
-  const available: Record<string, AdmissionPlugin> = { NamespaceLifecycle: new NamespaceLifecycle(getNamespace) };
-  const admission = new AdmissionChain(
-    selectPlugins(ADMISSION_ORDER, ADMISSION_DEFAULTS, config.enableAdmissionPlugins, config.disableAdmissionPlugins).map((n) => available[n]!),
-  );
-  const authenticators: Authenticator[] = [new X509Authenticator()];
-  const authorizer: Authorizer = new AlwaysAllow();
+  const extDeps: ExtensionDeps = { config, registry, logger, clock, getNamespace };
+  const virtual: VirtualCreates = new Map();
+  const admission = buildAdmission(extDeps);
+  const authentication = buildAuthentication(extDeps, virtual);
+  const authorizer = buildAuthorization(extDeps, virtual);
   const checks = new Map<string, () => Promise<void>>();
   checks.set('etcd', async () => {
     await deps.rawStorage.currentRevision();
@@ -83,6 +82,8 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
   const ctx: ResourceContext = {
     stores: registry.stores,
     admission,
+    virtual,
+    authorizer,
     clock,
     metrics,
     minRequestTimeoutSeconds: config.minRequestTimeoutSeconds,
@@ -113,11 +114,11 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
     const url = new URL(req.url, 'http://x');
     req.kube = parseRequestInfo(req.method, url.pathname, url.searchParams);
     let user: UserInfo | undefined;
-    for (const a of authenticators) {
+    for (const a of authentication.authenticators) {
       user = await a.authenticate({ socket: req.raw.socket, headers: req.headers });
       if (user) break;
     }
-    if (!user && req.headers.authorization) throw unauthorized();
+    if (!user && (req.headers.authorization || !authentication.anonymous)) throw unauthorized();
     req.user = user ?? ANONYMOUS;
     const ri = req.kube;
     const decision = await authorizer.authorize({ user: req.user, ...ri });
@@ -218,7 +219,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/apis', handler: dispatch });
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/apis/*', handler: dispatch });
 
-  return { app, registry, metrics, checks };
+  return { app, registry, metrics, checks, virtual };
 }
 
 function buildApp(tls: { cert: Buffer; key: Buffer; ca?: Buffer }, logger: Logger, bodyLimit: number) {

@@ -34,7 +34,8 @@ import type { Store, ListQuery, WatchQuery } from '../registry/store.js';
 import type { DeleteOptions } from '../registry/strategy.js';
 import { bindPod } from '../registry/core.js';
 import type { AdmissionAttributes, AdmissionChain } from '../admission/admission.js';
-import type { UserInfo } from '../auth/authn.js';
+import type { Authorizer, UserInfo } from '../auth/authn.js';
+import type { VirtualCreates } from '../extension.js';
 import type { RequestInfo } from './request-info.js';
 import { PATCH_MEDIA_TYPES, decodeBody, encodeBody, mediaTypeOf, negotiateOutput, type OutputFormat } from './negotiation.js';
 import type { Metrics } from '../metrics.js';
@@ -42,6 +43,8 @@ import type { Metrics } from '../metrics.js';
 export interface ResourceContext {
   stores: Map<string, Store>;
   admission: AdmissionChain;
+  virtual: VirtualCreates;
+  authorizer: Authorizer;
   clock: () => Date;
   metrics: Metrics;
   /** Upper bound for a watch without timeoutSeconds (upstream: --min-request-timeout, randomised up to 2x). */
@@ -299,6 +302,19 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
       const dryRun = dryRunOf(q);
       if (sub === 'binding' || ri.resource === 'bindings') {
         return createBinding(ctx, store, ns, ri, req, reply, format, user, dryRun);
+      }
+      // Create-only resources (reviews, serviceaccounts/token) are answered, never stored.
+      const virtualId = `${info.group}/${info.version}/${info.resource}${sub ? `/${sub}` : ''}`;
+      const answer = ctx.virtual.get(virtualId);
+      const createOnly = !sub && info.verbs.length === 1 && info.verbs[0] === 'create';
+      if (answer || createOnly || sub) {
+        if (!answer) throw notFoundPage();
+        const kind = subInfo?.kind ?? info.kind;
+        const apiVersion = subInfo?.group !== undefined ? `${subInfo.group}/${subInfo.version}` : apiVersionOf(info);
+        const obj = checkTypeMeta(decodeBody(req.body as Buffer, req.headers['content-type']), info, kind, apiVersion);
+        if (sub && !(await store.get(ns, ri.name).then(() => true))) throw notFound(store.gr, ri.name);
+        const out = await answer(obj, { user, namespace: ns, name: sub ? ri.name : '', dryRun, authorizer: ctx.authorizer });
+        return send(reply, 201, format, out);
       }
       const validation = fieldValidationOf(q);
       const manager = managerOf(q, req);
