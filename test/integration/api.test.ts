@@ -328,3 +328,40 @@ describe('health, version and metrics', () => {
     expect(m).toContain('apiserver_request_duration_seconds_bucket');
   });
 });
+
+describe('events in two API versions', () => {
+  it('an Event created through core/v1 is read through events.k8s.io/v1, and back', async () => {
+    const ev = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'pod-a.1', namespace: 'default' },
+      involvedObject: { kind: 'Pod', name: 'pod-a', namespace: 'default' },
+      reason: 'Testing',
+      message: 'written as core/v1',
+      type: 'Normal',
+      source: { component: 'tester' },
+      count: 1,
+    };
+    expect((await api.request('POST', '/api/v1/namespaces/default/events', ev)).status).toBe(201);
+    const v1 = (await api.request('GET', '/apis/events.k8s.io/v1/namespaces/default/events/pod-a.1')).json;
+    expect(v1).toMatchObject({ apiVersion: 'events.k8s.io/v1', kind: 'Event', regarding: { name: 'pod-a' }, note: 'written as core/v1', deprecatedCount: 1 });
+    const created = await api.request('POST', '/apis/events.k8s.io/v1/namespaces/default/events', {
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: { name: 'pod-a.2', namespace: 'default' },
+      regarding: { kind: 'Pod', name: 'pod-a', namespace: 'default' },
+      reason: 'Testing',
+      note: 'written as events.k8s.io/v1',
+      type: 'Normal',
+      action: 'Test',
+      eventTime: '2026-11-23T10:00:00.000000Z',
+      reportingController: 'example.com/tester',
+      reportingInstance: 'tester-1',
+    });
+    expect(created.status, created.body).toBe(201);
+    const core = (await api.request('GET', '/api/v1/namespaces/default/events/pod-a.2')).json;
+    expect(core).toMatchObject({ apiVersion: 'v1', involvedObject: { name: 'pod-a' }, message: 'written as events.k8s.io/v1', reportingComponent: 'example.com/tester' });
+    const list = (await api.request('GET', '/apis/events.k8s.io/v1/namespaces/default/events?fieldSelector=regarding.name%3Dpod-a')).json;
+    expect(list.items.map((e: { note: string }) => e.note).sort()).toEqual(['written as core/v1', 'written as events.k8s.io/v1']);
+  });
+});

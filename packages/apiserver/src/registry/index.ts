@@ -2,6 +2,7 @@
 import type { Storage } from '../storage/interface.js';
 import { ClusterIPAllocator, NodePortAllocator, parsePortRange } from '../allocator/allocator.js';
 import { Store, type Clock } from './store.js';
+import { eventsV1Storage } from './events.js';
 import { buildDefinitions } from './defaults.js';
 import { jobOverride } from './batch.js';
 import { namespaceFinalizeStrategy, namespaceOverride, nodeOverride, podBindingStrategy, podOverride, serviceOverride } from './core.js';
@@ -30,7 +31,9 @@ export function createRegistry(opts: {
   );
   const stores = new Map<string, Store>();
   for (const [id, def] of defs) {
-    stores.set(id, new Store(def, opts.storageFor(`/registry/${def.info.resource}/`), { clock: opts.clock }));
+    const storage = opts.storageFor(`/registry/${def.info.resource}/`);
+    // events.k8s.io/v1 Events are core/v1 Events in storage (one object, two API versions).
+    stores.set(id, new Store(def, def.info.group === 'events.k8s.io' ? eventsV1Storage(storage) : storage, { clock: opts.clock }));
   }
   return {
     stores,
