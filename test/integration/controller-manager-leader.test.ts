@@ -23,6 +23,7 @@ function startKCM(): { child: ChildProcess; out: () => string } {
       join(ROOT, 'packages/controller-manager/src/main.ts'),
       `--kubeconfig=${api.kubeconfig}`,
       '--leader-elect',
+      '--secure-port=0',
       '--leader-elect-lease-duration=4s',
       '--leader-elect-renew-deadline=3s',
       '--leader-elect-retry-period=500ms',

@@ -142,9 +142,14 @@ describe('kube-scheduler', () => {
 
   it('a high-priority pod preempts a lower-priority one', async () => {
     await createNode(node('prio', { cpu: '1', labels: { pool: 'prio' } }));
-    await pods().create(pod('low', { nodeSelector: { pool: 'prio' }, priority: 0 }, {}, '800m'));
+    // Priorities come from PriorityClasses: the Priority admission plugin fills spec.priority, as upstream.
+    const classes = client.resource(findResource('scheduling.k8s.io', 'v1', 'priorityclasses')!);
+    await classes.create({ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'low' }, value: 0 });
+    await classes.create({ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'high' }, value: 1000 });
+    await pods().create(pod('low', { nodeSelector: { pool: 'prio' }, priorityClassName: 'low' }, {}, '800m'));
     expect(await nodeOf('low')).toBe('prio');
-    await pods().create(pod('high', { nodeSelector: { pool: 'prio' }, priority: 1000 }, {}, '800m'));
+    await pods().create(pod('high', { nodeSelector: { pool: 'prio' }, priorityClassName: 'high' }, {}, '800m'));
+    expect((await pods().get('high')).spec.priority).toBe(1000);
     const nominated = await waitFor(async () => (await pods().get('high')).status?.nominatedNodeName as string | undefined, 'nominatedNodeName');
     expect(nominated).toBe('prio');
     // No kubelet here: play its part and finish the victim's graceful deletion.

@@ -4,6 +4,7 @@ import type { Logger } from '@kubelab/component-base';
 import type { ApiServerConfig } from './config.js';
 import { createApiServer, type ApiServerRuntime } from './server.js';
 import { bootstrap, defaultAdvertiseAddress } from './bootstrap.js';
+import { reconcileBootstrapPolicy } from './bootstrap-policy.js';
 import { createStorage } from './storage/index.js';
 
 export interface RunningApiServer {
@@ -25,6 +26,8 @@ export async function startApiServer(config: ApiServerConfig, tls: { cert: Buffe
   for (let attempt = 1; ; attempt++) {
     try {
       await bootstrap(runtime.registry, { advertiseAddress, securePort: config.securePort });
+      // Upstream's default ClusterRoles and bindings, created or completed at every start.
+      await reconcileBootstrapPolicy(runtime.registry);
       break;
     } catch (err) {
       if (attempt >= 60) throw err;

@@ -10,6 +10,8 @@ import { AGGREGATED_CONTENT_TYPE, aggregatedDiscovery, apiGroupDoc, apiGroupList
 import { createMetrics, scopeOf, type Metrics } from './metrics.js';
 import { ANONYMOUS, type UserInfo } from './auth/authn.js';
 import { buildAuthentication, buildAuthorization } from './auth/index.js';
+import { applyImpersonation } from './auth/impersonation.js';
+import { runAsRequester } from './registry/rbac.js';
 import { buildAdmission } from './admission/index.js';
 import type { ExtensionDeps, VirtualCreates } from './extension.js';
 import { createRegistry, type Registry } from './registry/index.js';
@@ -120,16 +122,19 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
     }
     if (!user && (req.headers.authorization || !authentication.anonymous)) throw unauthorized();
     req.user = user ?? ANONYMOUS;
+    // Impersonate-User/-Group/-Uid/-Extra-* (kubectl --as): allowed by the `impersonate` verb.
+    req.user = await applyImpersonation(req.raw.headersDistinct, req.user, authorizer);
     const ri = req.kube;
     const decision = await authorizer.authorize({ user: req.user, ...ri });
     if (!decision.allowed) {
       const who = `User "${req.user.name}"`;
+      const because = decision.reason ? `: ${decision.reason}` : '';
       if (ri.isResourceRequest) {
         const res = ri.subresource ? `${ri.resource}/${ri.subresource}` : ri.resource;
         const scope = ri.namespace ? ` in the namespace "${ri.namespace}"` : ' at the cluster scope';
-        throw forbidden({ group: ri.apiGroup, resource: ri.resource }, ri.name, `${who} cannot ${ri.verb} resource "${res}" in API group "${ri.apiGroup}"${scope}`);
+        throw forbidden({ group: ri.apiGroup, resource: ri.resource }, ri.name, `${who} cannot ${ri.verb} resource "${res}" in API group "${ri.apiGroup}"${scope}${because}`);
       }
-      throw new StatusError({ code: 403, reason: 'Forbidden', message: `forbidden: ${who} cannot ${ri.verb} path "${ri.path}"`, details: {} });
+      throw new StatusError({ code: 403, reason: 'Forbidden', message: `forbidden: ${who} cannot ${ri.verb} path "${ri.path}"${because}`, details: {} });
     }
   });
 
@@ -155,7 +160,8 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
 
   const dispatch = async (req: FastifyRequest, reply: FastifyReply) => {
     const ri = req.kube!;
-    if (ri.isResourceRequest) return handleResource(ctx, ri, req, reply, req.user!);
+    // The requester travels with the request so that RBAC strategies can refuse privilege escalation.
+    if (ri.isResourceRequest) return runAsRequester({ user: req.user!, authorizer }, () => handleResource(ctx, ri, req, reply, req.user!));
     if (req.method !== 'GET' && req.method !== 'HEAD') throw notFoundPage();
     const path = ri.path.replace(/\/+$/, '') || '/';
     if (path === '/api') {

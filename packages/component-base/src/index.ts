@@ -3,3 +3,4 @@ export * from './flags.js';
 export * from './pki/pki.js';
 export * from './pki/kubeconfig.js';
 export * from './pki/init.js';
+export * from './serving/index.js';

@@ -12,7 +12,17 @@ import {
   SharedInformerFactory,
   type Clock,
 } from '@kubelab/client';
-import { createLogger, type Logger } from '@kubelab/component-base';
+import {
+  createLogger,
+  createSecureServer,
+  okHandler,
+  SubjectAccessReviewAuthorizer,
+  TokenReviewAuthenticator,
+  withPrivilegedGroups,
+  type Logger,
+  type SecureServer,
+} from '@kubelab/component-base';
+import { controllerManagerRegistry } from './metrics.js';
 import type { ControllerManagerConfig } from './config.js';
 import { CONTROLLERS, isControllerEnabled, type ControllerContext } from './controllers.js';
 
@@ -37,6 +47,8 @@ export interface ControllerManager {
   isLeader(): boolean;
   /** Names of the controllers running now. */
   running(): string[];
+  /** The HTTPS port serving /healthz and /metrics (after start), if --secure-port is not 0. */
+  securePort(): number | undefined;
 }
 
 export function createControllerManager(config: Readonly<ControllerManagerConfig>, opts: ControllerManagerOptions = {}): ControllerManager {
@@ -57,6 +69,34 @@ export function createControllerManager(config: Readonly<ControllerManagerConfig
   let electorDone: Promise<void> | undefined;
   let runAbort: AbortController | undefined;
   let runDone: Promise<void> | undefined;
+  let secure: SecureServer | undefined;
+
+  /** /healthz, /livez, /readyz for anyone; /metrics for callers the kube-apiserver authorizes (delegated). */
+  const serve = async (): Promise<void> => {
+    if (config.securePort === 0) return;
+    const post = (path: string, body: object) => client.request({ method: 'POST', path, body });
+    secure = await createSecureServer({
+      bindAddress: config.bindAddress,
+      port: config.securePort,
+      certPem: config.tlsCertFile ? readFileSync(config.tlsCertFile, 'utf8') : undefined,
+      keyPem: config.tlsPrivateKeyFile ? readFileSync(config.tlsPrivateKeyFile, 'utf8') : undefined,
+      clientCA: config.clientCAFile ? readFileSync(config.clientCAFile, 'utf8') : client.config.ca,
+      authenticator: new TokenReviewAuthenticator({ post }),
+      authorizer: withPrivilegedGroups(new SubjectAccessReviewAuthorizer({ post })),
+      handlers: {
+        '/healthz': okHandler,
+        '/livez': okHandler,
+        '/readyz': okHandler,
+        '/metrics': (_req, res) => {
+          void controllerManagerRegistry.metrics().then((text) => {
+            res.writeHead(200, { 'Content-Type': controllerManagerRegistry.contentType });
+            res.end(text);
+          });
+        },
+      },
+      logger,
+    });
+  };
 
   /** Builds informers and controllers, then runs them until `signal` aborts. */
   const runControllers = async (signal: AbortSignal): Promise<void> => {
@@ -100,7 +140,9 @@ export function createControllerManager(config: Readonly<ControllerManagerConfig
     identity,
     isLeader: () => leading,
     running: () => [...runningNames],
+    securePort: () => secure?.port(),
     async start() {
+      await serve();
       if (!config.leaderElect) {
         leading = true;
         startRunning();
@@ -146,6 +188,7 @@ export function createControllerManager(config: Readonly<ControllerManagerConfig
       await stopRunning();
       if (elector) await electorDone;
       void wasLeading;
+      await secure?.close();
       client.close();
     },
   };

@@ -6,6 +6,7 @@ import { findResource, isNotFound, type KubeObject, type ResourceInfo } from '@k
 import { runWorkers, type Clock, type Logger, type RestClient, type WorkQueue } from '@kubelab/client';
 import type { Event, Pod, PodTemplateSpec } from 'kubernetes-types/core/v1';
 import type { OwnerReference } from 'kubernetes-types/meta/v1';
+import { instrumentQueue } from './metrics.js';
 
 export const POD_DELETION_COST_ANNOTATION = 'controller.kubernetes.io/pod-deletion-cost';
 
@@ -357,5 +358,6 @@ export interface RunnableController {
 export async function runQueue(queue: WorkQueue<string>, workers: number, sync: (key: string) => Promise<void>, signal: AbortSignal, logger?: Logger): Promise<void> {
   if (signal.aborted) return;
   signal.addEventListener('abort', () => queue.shutDown(), { once: true });
-  await runWorkers(queue, workers, sync, { logger });
+  const metered = instrumentQueue(queue, sync);
+  await runWorkers(queue, workers, metered.sync, { logger }).finally(metered.stop);
 }

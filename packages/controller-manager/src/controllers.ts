@@ -10,6 +10,17 @@ import { apiNamespaceContentClient, NamespaceController } from './namespace/name
 import { ReplicaSetController } from './replicaset/replicaset-controller.js';
 import { RootCAPublisher } from './rootca/root-ca-publisher.js';
 import { ServiceAccountController } from './serviceaccount/serviceaccount-controller.js';
+import { startClusterRoleAggregationController } from './clusterroleaggregation/start.js';
+import { startEndpointsController } from './endpoints/start.js';
+import { startEndpointSliceController } from './endpointslice/start.js';
+import { startPodGCController } from './podgc/start.js';
+import { startNodeIpamController } from './nodeipam/start.js';
+import { startNodeLifecycleController, startTaintEvictionController } from './nodelifecycle/start.js';
+import { startCSRApproving, startCSRSigning } from './certificates/start.js';
+import { startJobController, startTTLAfterFinishedController } from './job/start.js';
+import { startCronJobController } from './cronjob/start.js';
+import { startStatefulSetController } from './statefulset/start.js';
+import { startDaemonSetController } from './daemonset/start.js';
 
 /** What a start function gets (upstream's ControllerContext). */
 export interface ControllerContext {
@@ -143,6 +154,20 @@ export const CONTROLLERS: Readonly<Record<string, StartFunc>> = {
   'serviceaccount-controller': startServiceAccount,
   'root-ca-certificate-publisher-controller': startRootCA,
   'garbage-collector-controller': startGarbageCollector,
+  'clusterrole-aggregation-controller': startClusterRoleAggregationController,
+  'endpoints-controller': startEndpointsController,
+  'endpointslice-controller': startEndpointSliceController,
+  'pod-garbage-collector-controller': startPodGCController,
+  'node-ipam-controller': startNodeIpamController,
+  'node-lifecycle-controller': startNodeLifecycleController,
+  'taint-eviction-controller': startTaintEvictionController,
+  'certificatesigningrequest-signing-controller': startCSRSigning,
+  'certificatesigningrequest-approving-controller': startCSRApproving,
+  'job-controller': startJobController,
+  'ttl-after-finished-controller': startTTLAfterFinishedController,
+  'cronjob-controller': startCronJobController,
+  'statefulset-controller': startStatefulSetController,
+  'daemonset-controller': startDaemonSetController,
 };
 
 export const KNOWN_CONTROLLERS = Object.keys(CONTROLLERS);
@@ -159,6 +184,18 @@ const ALIASES: Record<string, string> = {
   serviceaccount: 'serviceaccount-controller',
   'root-ca-cert-publisher': 'root-ca-certificate-publisher-controller',
   garbagecollector: 'garbage-collector-controller',
+  endpoint: 'endpoints-controller',
+  endpointslice: 'endpointslice-controller',
+  podgc: 'pod-garbage-collector-controller',
+  nodeipam: 'node-ipam-controller',
+  nodelifecycle: 'node-lifecycle-controller',
+  csrsigning: 'certificatesigningrequest-signing-controller',
+  csrapproving: 'certificatesigningrequest-approving-controller',
+  job: 'job-controller',
+  'ttl-after-finished': 'ttl-after-finished-controller',
+  cronjob: 'cronjob-controller',
+  statefulset: 'statefulset-controller',
+  daemonset: 'daemonset-controller',
 };
 
 export function resolveControllerName(name: string): string {

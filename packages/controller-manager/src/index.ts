@@ -11,3 +11,4 @@ export * from './namespace/namespace-controller.js';
 export * from './serviceaccount/serviceaccount-controller.js';
 export * from './rootca/root-ca-publisher.js';
 export * from './garbagecollector/garbage-collector.js';
+export * from './metrics.js';

@@ -3,10 +3,17 @@
 // asynchronously. Failures write a FailedScheduling event and the PodScheduled=False condition and
 // park the pod until a cluster event its rejecting plugins care about.
 import http from 'node:http';
-import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { findResource, isNotFound, type KubeObject } from '@kubelab/api';
-import { createCA, issueCertificate, silentLogger, type Logger } from '@kubelab/component-base';
+import {
+  createSecureServer,
+  okHandler,
+  silentLogger,
+  SubjectAccessReviewAuthorizer,
+  TokenReviewAuthenticator,
+  withPrivilegedGroups,
+  type Logger,
+} from '@kubelab/component-base';
 import {
   LeaderElector,
   RestClient,
@@ -89,7 +96,7 @@ export class Scheduler {
   private readonly binder: Limiter;
   private factory?: SharedInformerFactory;
   private podInformer?: Informer<Pod & KubeObject>;
-  private server?: http.Server | https.Server;
+  private server?: { port(): number; close(): Promise<void> };
   private elector?: LeaderElector;
   private readonly abort = new AbortController();
   private loopDone?: Promise<void>;
@@ -183,7 +190,7 @@ export class Scheduler {
 
   /** The metrics/health server's port (after start). */
   port(): number | undefined {
-    return (this.server?.address() as AddressInfo | null)?.port;
+    return this.server?.port();
   }
 
   isLeader(): boolean {
@@ -199,40 +206,45 @@ export class Scheduler {
     await this.factory?.shutdown();
     await this.binder.idle();
     await this.events.flush();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await this.server?.close();
     this.client.close();
   }
 
   private async serve(): Promise<void> {
     if (this.config.securePort < 0) return;
-    const handler: http.RequestListener = (req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (path === '/metrics') {
-        void this.metrics.registry.metrics().then((text) => {
-          res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType });
-          res.end(text);
-        });
-        return;
-      }
-      if (path === '/healthz' || path === '/livez' || path === '/readyz') {
-        res.writeHead(200, { 'Content-Type': 'text/plain' });
-        res.end('ok');
-        return;
-      }
-      res.writeHead(404);
-      res.end('404 page not found\n');
+    const metrics: http.RequestListener = (_req, res) => {
+      void this.metrics.registry.metrics().then((text) => {
+        res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType });
+        res.end(text);
+      });
     };
-    if (this.config.insecureServing) this.server = http.createServer(handler);
-    else {
-      const ca = await createCA();
-      const cert = await issueCertificate(ca, { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
-      this.server = https.createServer({ cert: cert.certPem + ca.certPem, key: cert.keyPem }, handler);
+    const handlers: Record<string, http.RequestListener> = { '/metrics': metrics, '/healthz': okHandler, '/livez': okHandler, '/readyz': okHandler };
+    if (this.config.insecureServing) {
+      const server = http.createServer((req, res) => {
+        const h = handlers[(req.url ?? '/').split('?')[0]!];
+        if (h) return void h(req, res);
+        res.writeHead(404);
+        res.end('404 page not found\n');
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.config.securePort, this.config.bindAddress, () => resolve());
+      });
+      this.server = { port: () => (server.address() as AddressInfo).port, close: () => new Promise<void>((r) => server.close(() => r())) };
+      return;
     }
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.config.securePort, this.config.bindAddress, () => resolve());
+    // Delegated authentication and authorization through the kube-apiserver; client certificates are
+    // checked against the cluster CA of the kubeconfig.
+    const post = (path: string, body: object) => this.client.request({ method: 'POST', path, body });
+    this.server = await createSecureServer({
+      bindAddress: this.config.bindAddress,
+      port: this.config.securePort,
+      clientCA: this.client.config.ca,
+      authenticator: new TokenReviewAuthenticator({ post }),
+      authorizer: withPrivilegedGroups(new SubjectAccessReviewAuthorizer({ post })),
+      handlers,
+      logger: this.log,
     });
-    this.log.info({ port: this.port() }, 'Serving securely');
   }
 
   private async runLeading(signal: AbortSignal): Promise<void> {

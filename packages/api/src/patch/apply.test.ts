@@ -279,3 +279,15 @@ describe('manager names', () => {
     expect(managerOrUserAgent(undefined, 'kube-controller-manager/v1.32.0 (linux/amd64)')).toBe('kube-controller-manager');
   });
 });
+
+describe('no-op updates', () => {
+  it('keep every managedFields entry, time included', async () => {
+    const { updateManagedFields } = await import('./apply.js');
+    const { schemaLookup } = await import('../schema/index.js');
+    const t = schemaLookup.rootType('apps/v1', 'Deployment');
+    const d = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { replicas: 3 } };
+    const a = updateManagedFields(null, d, 'kubectl-patch', t, { now: '2026-11-23T10:00:00Z', apiVersion: 'apps/v1' });
+    const b = updateManagedFields(a.object, structuredClone(a.object), 'kubectl-patch', t, { now: '2026-11-23T10:00:05Z', apiVersion: 'apps/v1' });
+    expect(b.managedFields).toEqual(a.managedFields);
+  });
+});

@@ -396,6 +396,8 @@ function withManagedFields<T>(obj: JsonObject, managedFields: ManagedFieldsEntry
 function recordUpdate(managers: Map<string, ManagerEntry>, live: JsonObject, updated: JsonObject, type: SchemaType | undefined, manager: string, opts: UpdateOptions): void {
   const c = compareObjects(live, updated, type);
   const changed = c.modified.union(c.added);
+  // An update that changes nothing takes no fields, so no entry (nor its time) changes, as upstream.
+  if (changed.isEmpty() && c.removed.list().length === 0) return;
   const id = managerId({ manager, operation: 'Update', apiVersion: opts.apiVersion, subresource: opts.subresource });
   for (const [otherId, m] of managers) {
     if (otherId === id) continue;

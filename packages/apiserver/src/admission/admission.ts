@@ -16,6 +16,16 @@ export interface AdmissionAttributes {
   oldObject: KubeObject | null;
   user: UserInfo;
   dryRun: boolean;
+  /**
+   * Warnings for the client (one `Warning: 299 - "<text>"` response header each). Plugins append with
+   * addWarning(); the handler should pass one array shared by the admit and validate attributes of a request.
+   */
+  warnings?: string[];
+}
+
+/** Adds a warning to the request (creating the list if the handler did not). */
+export function addWarning(attrs: AdmissionAttributes, message: string): void {
+  (attrs.warnings ??= []).push(message);
 }
 
 export interface AdmissionPlugin {

@@ -2,16 +2,19 @@
 // --token-auth-file, --service-account-*, --enable-bootstrap-token-auth, --anonymous-auth,
 // --authorization-mode). Authenticators are tried in order; the first to recognise a request wins.
 import type { ExtensionDeps, VirtualCreates } from '../extension.js';
-import { AlwaysAllow, X509Authenticator, type Authenticator, type Authorizer, type Decision } from './authn.js';
+import { AlwaysAllow, type Authorizer, type Decision } from './authn.js';
+import { nodeRules } from '../bootstrap-policy.js';
+import { NodeAuthorizer } from './node/node-authorizer.js';
+import { nodeGraphFromRegistry } from './node/graph.js';
+import { PrivilegedGroupAuthorizer, RBACAuthorizer, RBACRuleResolver, sourceFromStores } from './rbac/authorizer.js';
+import { unionRulesResolver } from './rbac/rules-review.js';
+import { registerAccessReviews } from './reviews.js';
+import { createAuthentication, type AuthenticationChain } from './authentication.js';
 
-export interface AuthenticationChain {
-  authenticators: Authenticator[];
-  /** Whether requests no authenticator recognises may proceed as system:anonymous. */
-  anonymous: boolean;
-}
+export type { AuthenticationChain } from './authentication.js';
 
-export function buildAuthentication(_deps: ExtensionDeps, _virtual: VirtualCreates): AuthenticationChain {
-  return { authenticators: [new X509Authenticator()], anonymous: true };
+export function buildAuthentication(deps: ExtensionDeps, virtual: VirtualCreates): AuthenticationChain {
+  return createAuthentication(deps, virtual);
 }
 
 class AlwaysDeny implements Authorizer {
@@ -20,11 +23,25 @@ class AlwaysDeny implements Authorizer {
   }
 }
 
-export function buildAuthorization(deps: ExtensionDeps, _virtual: VirtualCreates): Authorizer {
+/**
+ * The authorizer of --authorization-mode: system:masters first (upstream's privileged group), then each
+ * mode in the given order; the first that allows wins (upstream's union authorizer). Registers the
+ * access review APIs, which ask the same authorizer.
+ */
+export function buildAuthorization(deps: ExtensionDeps, virtual: VirtualCreates): Authorizer {
   const modes = deps.config.authorizationMode;
-  const chain: Authorizer[] = modes.map((m) => (m === 'AlwaysDeny' ? new AlwaysDeny() : new AlwaysAllow()));
-  // Modes are consulted in order; the first that allows wins (upstream's union authorizer).
-  return {
+  const rbacStore = (resource: string) => deps.registry.store('rbac.authorization.k8s.io', 'v1', resource);
+  const resolver = new RBACRuleResolver(
+    sourceFromStores({ roles: rbacStore('roles'), roleBindings: rbacStore('rolebindings'), clusterRoles: rbacStore('clusterroles'), clusterRoleBindings: rbacStore('clusterrolebindings') }),
+  );
+  const chain: Authorizer[] = [new PrivilegedGroupAuthorizer()];
+  for (const m of modes) {
+    if (m === 'AlwaysDeny') chain.push(new AlwaysDeny());
+    else if (m === 'RBAC') chain.push(new RBACAuthorizer(resolver));
+    else if (m === 'Node') chain.push(new NodeAuthorizer(nodeGraphFromRegistry(deps.registry), nodeRules()));
+    else chain.push(new AlwaysAllow());
+  }
+  const authorizer: Authorizer = {
     async authorize(attrs) {
       let reason = '';
       for (const a of chain) {
@@ -35,4 +52,6 @@ export function buildAuthorization(deps: ExtensionDeps, _virtual: VirtualCreates
       return { allowed: false, reason };
     },
   };
+  registerAccessReviews(virtual, unionRulesResolver(modes, resolver));
+  return authorizer;
 }

@@ -1,2 +1,2 @@
-// The --authorization-mode values this server implements (extended as modes are built).
-export const SUPPORTED_AUTHORIZATION_MODES: string[] = ['AlwaysAllow', 'AlwaysDeny'];
+// The --authorization-mode values this server implements.
+export const SUPPORTED_AUTHORIZATION_MODES: string[] = ['AlwaysAllow', 'AlwaysDeny', 'Node', 'RBAC'];

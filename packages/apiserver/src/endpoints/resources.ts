@@ -110,7 +110,7 @@ function fieldValidationOf(q: URLSearchParams): FieldValidationDirective {
 function enforceFieldValidation(directive: FieldValidationDirective, errors: string[], reply: FastifyReply, strictMessage: (errs: string[]) => string) {
   if (!errors.length || directive === 'Ignore') return;
   if (directive === 'Strict') throw badRequest(strictMessage(errors));
-  reply.header('Warning', errors.map(warningHeaderValue));
+  for (const e of errors) warn(reply, e);
 }
 
 /** Unknown and duplicate fields of a decoded request body (duplicates only where JSON text is at hand). */
@@ -131,7 +131,19 @@ function partialMetadata(obj: KubeObject): KubeObject {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
 }
 
+/** Warnings collected while serving a request (field validation, admission), sent as `Warning` headers. */
+const requestWarnings = new WeakMap<FastifyReply, string[]>();
+
+function warn(reply: FastifyReply, message: string) {
+  let list = requestWarnings.get(reply);
+  if (!list) requestWarnings.set(reply, (list = []));
+  list.push(message);
+}
+
 function send(reply: FastifyReply, code: number, format: OutputFormat, body: unknown) {
+  const warnings = requestWarnings.get(reply);
+  // A write may be tried more than once (optimistic concurrency): each warning is sent once.
+  if (warnings?.length) reply.header('Warning', [...new Set(warnings)].map(warningHeaderValue));
   reply.code(code).header('content-type', format.mediaType).send(encodeBody(format, body));
 }
 
@@ -245,6 +257,16 @@ function recordManager(ctx: ResourceContext, info: ResourceInfo, live: KubeObjec
   obj.metadata.managedFields = (object as KubeObject).metadata.managedFields;
 }
 
+/**
+ * Mutating admission, then defaulting again: plugins add fields (the service account token volume, ...)
+ * that are stored in defaulted form, so that a later update, which is defaulted again, does not look
+ * like a change of them. Defaulting is idempotent.
+ */
+async function admitAndDefault(ctx: ResourceContext, attrs: AdmissionAttributes): Promise<void> {
+  await ctx.admission.admit(attrs);
+  if (attrs.object) applyDefaults(attrs.object);
+}
+
 /** RFC 7386 JSON merge patch. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
@@ -270,7 +292,10 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
   if (subInfo && !subInfo.verbs.includes(ri.verb)) throw methodNotSupported({ group: info.group, resource: `${info.resource}/${sub}` }, ri.verb);
   if (!sub && !info.verbs.includes(ri.verb)) throw methodNotSupported({ group: info.group, resource: info.resource }, ri.verb);
 
+  const warnings: string[] = [];
+  requestWarnings.set(reply, warnings);
   const admissionAttrs = (operation: AdmissionAttributes['operation'], object: KubeObject | null, oldObject: KubeObject | null, name: string, dryRun: boolean): AdmissionAttributes => ({
+    warnings,
     operation,
     resource: info,
     subresource: sub,
@@ -323,7 +348,7 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
       applyDefaults(obj);
       recordManager(ctx, info, null, obj, manager, sub);
       const attrs = admissionAttrs('CREATE', obj, null, obj.metadata.name ?? '', dryRun);
-      await ctx.admission.admit(attrs);
+      await admitAndDefault(ctx, attrs);
       const created = await store.create(ns, obj, {
         dryRun,
         validate: (o) => ctx.admission.validate({ ...attrs, object: o, name: o.metadata.name ?? '' }),
@@ -348,7 +373,7 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
           const next = structuredClone(obj);
           recordManager(ctx, info, current, next, manager, sub);
           const attrs = admissionAttrs(current ? 'UPDATE' : 'CREATE', next, current, ri.name, dryRun);
-          await ctx.admission.admit(attrs);
+          await admitAndDefault(ctx, attrs);
           return attrs.object!;
         },
         { dryRun, subresource: sub || undefined, validate: (o, old) => ctx.admission.validate(admissionAttrs(old ? 'UPDATE' : 'CREATE', o, old, ri.name, dryRun)) },
@@ -399,7 +424,7 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
           applyDefaults(patched);
           // A patch that does not name a resourceVersion applies to whatever is current.
           const attrs = admissionAttrs(current ? 'UPDATE' : 'CREATE', patched, current, ri.name, dryRun);
-          await ctx.admission.admit(attrs);
+          await admitAndDefault(ctx, attrs);
           return attrs.object!;
         },
         { dryRun, subresource: sub || undefined, forceAllowCreate: isApply, validate: (o, old) => ctx.admission.validate(admissionAttrs(old ? 'UPDATE' : 'CREATE', o, old, ri.name, dryRun)) },

@@ -5,6 +5,8 @@ import { Store, type Clock } from './store.js';
 import { eventsV1Storage } from './events.js';
 import { buildDefinitions } from './defaults.js';
 import { jobOverride } from './batch.js';
+import { csrOverride, csrSubresources } from './certificates.js';
+import { rbacOverrides } from './rbac.js';
 import { namespaceFinalizeStrategy, namespaceOverride, nodeOverride, podBindingStrategy, podOverride, serviceOverride } from './core.js';
 
 export interface Registry {
@@ -26,8 +28,8 @@ export function createRegistry(opts: {
   const range = parsePortRange(opts.serviceNodePortRange);
   const ports = new NodePortAllocator(opts.rawStorage, range.min, range.max);
   const defs = buildDefinitions(
-    { pods: podOverride, namespaces: namespaceOverride, nodes: nodeOverride, services: serviceOverride(ips, ports), 'jobs.batch': jobOverride },
-    { pods: { binding: podBindingStrategy }, namespaces: { finalize: namespaceFinalizeStrategy } },
+    { pods: podOverride, namespaces: namespaceOverride, nodes: nodeOverride, services: serviceOverride(ips, ports), 'jobs.batch': jobOverride, 'certificatesigningrequests.certificates.k8s.io': csrOverride, ...rbacOverrides(() => stores) },
+    { pods: { binding: podBindingStrategy }, namespaces: { finalize: namespaceFinalizeStrategy }, 'certificatesigningrequests.certificates.k8s.io': csrSubresources },
   );
   const stores = new Map<string, Store>();
   for (const [id, def] of defs) {

@@ -1,0 +1,83 @@
+// The authentication chain from the configuration, in upstream's order: x509 client certificates,
+// then bearer tokens (--token-auth-file, service account JWTs, bootstrap tokens), then anonymous when
+// --anonymous-auth allows it. Also registers the authentication API's create-only resources.
+import { readFileSync } from 'node:fs';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type { KubeObject } from '@kubelab/api';
+import type { ExtensionDeps, VirtualCreates } from '../extension.js';
+import { X509Authenticator, type Authenticator } from './authn.js';
+import { BootstrapTokenAuthenticator } from './bootstrap-token.js';
+import { publicKeysFromPem } from './jwt.js';
+import { selfSubjectReviewHandler, tokenRequestHandler, tokenReviewHandler } from './authn-reviews.js';
+import { ServiceAccountTokenAuthenticator, ServiceAccountTokenIssuer, type TokenObjectGetter } from './serviceaccount.js';
+import { TokenFileAuthenticator } from './token-file.js';
+import { BearerTokenAuthenticator, UnionTokenAuthenticator, type TokenAuthenticator } from './token.js';
+
+export interface AuthenticationChain {
+  authenticators: Authenticator[];
+  /** Whether requests no authenticator recognises may proceed as system:anonymous. */
+  anonymous: boolean;
+}
+
+/** --api-audiences, defaulting to the service account issuer as upstream does. */
+export function apiAudiencesOf(config: { apiAudiences: string[]; serviceAccountIssuer: string }): string[] {
+  if (config.apiAudiences.length) return [...config.apiAudiences];
+  return config.serviceAccountIssuer ? [config.serviceAccountIssuer] : [];
+}
+
+/** Reads service accounts, pods, secrets and nodes from storage (etcd, so a deletion is seen at once). */
+export function registryTokenGetter(deps: ExtensionDeps): TokenObjectGetter {
+  const get = (resource: string) => (ns: string, name: string): Promise<KubeObject> => deps.registry.store('', 'v1', resource).get(ns, name);
+  return {
+    getServiceAccount: get('serviceaccounts'),
+    getPod: get('pods'),
+    getSecret: get('secrets'),
+    getNode: (name) => get('nodes')('', name),
+  };
+}
+
+export function createAuthentication(deps: ExtensionDeps, virtual: VirtualCreates): AuthenticationChain {
+  const { config, logger, clock } = deps;
+  const audiences = apiAudiencesOf(config);
+  const getter = registryTokenGetter(deps);
+  const tokenAuthenticators: TokenAuthenticator[] = [];
+
+  if (config.tokenAuthFile) {
+    tokenAuthenticators.push(TokenFileAuthenticator.fromFile(config.tokenAuthFile, audiences, (msg) => logger.warn(msg)));
+  }
+
+  // Upstream verifies with the signing key when no --service-account-key-file is given.
+  const keyFiles = config.serviceAccountKeyFiles.length ? config.serviceAccountKeyFiles : config.serviceAccountSigningKeyFile ? [config.serviceAccountSigningKeyFile] : [];
+  const keys: KeyObject[] = keyFiles.flatMap((f) => {
+    const found = publicKeysFromPem(readFileSync(f, 'utf8'));
+    if (!found.length) throw new Error(`--service-account-key-file: no public keys found in ${f}`);
+    return found;
+  });
+  if (keys.length) {
+    tokenAuthenticators.push(
+      new ServiceAccountTokenAuthenticator({ issuers: [config.serviceAccountIssuer], keys, implicitAudiences: audiences, getter, clock }),
+    );
+  }
+
+  if (config.enableBootstrapTokenAuth) {
+    tokenAuthenticators.push(
+      new BootstrapTokenAuthenticator({ getSecret: getter.getSecret, implicitAudiences: audiences, clock, log: (msg) => logger.debug(msg) }),
+    );
+  }
+
+  const tokens = new UnionTokenAuthenticator(tokenAuthenticators);
+  const authenticators: Authenticator[] = [new X509Authenticator()];
+  if (tokens.size) {
+    authenticators.push(new BearerTokenAuthenticator(tokens, audiences, (error) => logger.debug({ error }, 'Unable to authenticate the request')));
+  }
+
+  virtual.set('authentication.k8s.io/v1/tokenreviews', tokenReviewHandler({ tokens, apiAudiences: audiences }));
+  virtual.set('authentication.k8s.io/v1/selfsubjectreviews', selfSubjectReviewHandler(clock));
+  if (config.serviceAccountSigningKeyFile) {
+    const privateKey = createPrivateKey(readFileSync(config.serviceAccountSigningKeyFile));
+    const issuer = new ServiceAccountTokenIssuer(privateKey, config.serviceAccountIssuer);
+    virtual.set('/v1/serviceaccounts/token', tokenRequestHandler({ issuer, getter, apiAudiences: audiences, clock }));
+  }
+
+  return { authenticators, anonymous: config.anonymousAuth };
+}

@@ -1,0 +1,2 @@
+export * from './delegating.js';
+export * from './secure-serving.js';

@@ -1,0 +1,15 @@
+// Wiring of the ClusterRole aggregation controller into the controller-manager.
+import { findResource } from '@kubelab/api';
+import type { StartFunc } from '../controllers.js';
+import { ClusterRoleAggregationController } from './clusterrole-aggregation-controller.js';
+
+export const startClusterRoleAggregationController: StartFunc = (ctx) => {
+  const clusterRoles = findResource('rbac.authorization.k8s.io', 'v1', 'clusterroles')!;
+  const controller = new ClusterRoleAggregationController({
+    clusterRoleInformer: ctx.informers.forResource(clusterRoles),
+    updateClusterRole: (role) => ctx.client.resource(clusterRoles).update(role),
+    clock: ctx.clock,
+    logger: ctx.logger.child?.({ controller: 'clusterrole-aggregation-controller' }) ?? ctx.logger,
+  });
+  return { controller, workers: 5 };
+};

@@ -1,0 +1,29 @@
+// Start function for the daemonset-controller.
+import type { KubeObject } from '@kubelab/api';
+import type { DaemonSet } from 'kubernetes-types/apps/v1';
+import { ApiEventRecorder, recheckOwner } from '../controller-utils.js';
+import type { StartFunc } from '../controllers.js';
+import { ApiPodWriter } from '../history/pod-writer.js';
+import { apiHistoryClient, controllerLogger, WORKLOAD_RESOURCES as R } from '../history/start-helpers.js';
+import { DaemonSetController } from './daemonset-controller.js';
+
+/** Upstream's --concurrent-daemonset-syncs default. */
+const DAEMONSET_WORKERS = 2;
+
+export const startDaemonSetController: StartFunc = (ctx) => {
+  const recorder = new ApiEventRecorder({ client: ctx.client, component: 'daemonset-controller', clock: ctx.clock, logger: ctx.logger });
+  const controller = new DaemonSetController({
+    dsInformer: ctx.informers.forResource(R.daemonsets),
+    podInformer: ctx.informers.forResource(R.pods),
+    nodeInformer: ctx.informers.forResource(R.nodes),
+    revisionInformer: ctx.informers.forResource(R.controllerrevisions),
+    pods: new ApiPodWriter(ctx.client),
+    history: apiHistoryClient(ctx.client),
+    updateStatus: async (ds) => (await ctx.client.resource(R.daemonsets, ds.metadata!.namespace).updateStatus(ds as KubeObject)) as DaemonSet,
+    canAdopt: (ds) => recheckOwner(ctx.client, R.daemonsets, ds as KubeObject)(),
+    recorder,
+    clock: ctx.clock,
+    logger: controllerLogger(ctx, 'daemonset-controller'),
+  });
+  return { controller, workers: DAEMONSET_WORKERS };
+};

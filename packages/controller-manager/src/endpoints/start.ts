@@ -1,0 +1,26 @@
+// Wiring of the Endpoints controller into the controller-manager (upstream's startEndpointsController).
+import { findResource, type KubeObject } from '@kubelab/api';
+import type { StartFunc } from '../controllers.js';
+import { ApiEventRecorder } from '../controller-utils.js';
+import { EndpointsController } from './endpoints-controller.js';
+
+export const startEndpointsController: StartFunc = (ctx) => {
+  const services = findResource('', 'v1', 'services')!;
+  const pods = findResource('', 'v1', 'pods')!;
+  const endpoints = findResource('', 'v1', 'endpoints')!;
+  const recorder = new ApiEventRecorder({ client: ctx.client, component: 'endpoint-controller', clock: ctx.clock, logger: ctx.logger });
+  const controller = new EndpointsController({
+    serviceInformer: ctx.informers.forResource(services),
+    podInformer: ctx.informers.forResource(pods),
+    endpointsInformer: ctx.informers.forResource(endpoints),
+    recorder,
+    client: {
+      create: (ns, ep) => ctx.client.resource(endpoints, ns).create(ep as KubeObject),
+      update: (ep) => ctx.client.resource(endpoints, ep.metadata!.namespace).update(ep as KubeObject),
+      delete: (ns, name) => ctx.client.resource(endpoints, ns).delete(name),
+    },
+    clock: ctx.clock,
+    logger: ctx.logger.child?.({ controller: 'endpoints-controller' }) ?? ctx.logger,
+  });
+  return { controller, workers: ctx.config.concurrentEndpointSyncs };
+};

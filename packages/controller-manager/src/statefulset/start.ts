@@ -1,0 +1,28 @@
+// Start function for the statefulset-controller.
+import type { KubeObject } from '@kubelab/api';
+import type { StatefulSet } from 'kubernetes-types/apps/v1';
+import { ApiEventRecorder, recheckOwner } from '../controller-utils.js';
+import type { StartFunc } from '../controllers.js';
+import { ApiPodWriter } from '../history/pod-writer.js';
+import { apiHistoryClient, controllerLogger, WORKLOAD_RESOURCES as R } from '../history/start-helpers.js';
+import { StatefulSetController } from './statefulset-controller.js';
+
+/** Upstream's --concurrent-statefulset-syncs default. */
+const STATEFULSET_WORKERS = 5;
+
+export const startStatefulSetController: StartFunc = (ctx) => {
+  const recorder = new ApiEventRecorder({ client: ctx.client, component: 'statefulset-controller', clock: ctx.clock, logger: ctx.logger });
+  const controller = new StatefulSetController({
+    setInformer: ctx.informers.forResource(R.statefulsets),
+    podInformer: ctx.informers.forResource(R.pods),
+    revisionInformer: ctx.informers.forResource(R.controllerrevisions),
+    pods: new ApiPodWriter(ctx.client),
+    history: apiHistoryClient(ctx.client),
+    updateStatus: async (set) => (await ctx.client.resource(R.statefulsets, set.metadata!.namespace).updateStatus(set as KubeObject)) as StatefulSet,
+    canAdopt: (set) => recheckOwner(ctx.client, R.statefulsets, set as KubeObject)(),
+    recorder,
+    clock: ctx.clock,
+    logger: controllerLogger(ctx, 'statefulset-controller'),
+  });
+  return { controller, workers: STATEFULSET_WORKERS };
+};
