@@ -270,3 +270,27 @@ describe('anonymous requests', () => {
     expect(r.stdout).toMatch(/^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment$/m);
   });
 });
+
+describe('impersonating a service account (kubectl --as)', () => {
+  it('succeeds and fails as the role and binding say', async () => {
+    const asSA = (args: string[]) => admin(['--as=system:serviceaccount:team-imp:robot', ...args]);
+    expect((await admin(['create', 'namespace', 'team-imp'])).code).toBe(0);
+    expect((await admin(['create', 'serviceaccount', 'robot', '-n', 'team-imp'])).code).toBe(0);
+    const before = await asSA(['get', 'pods', '-n', 'team-imp']);
+    expect(before.stderr.trim()).toBe(
+      'Error from server (Forbidden): pods is forbidden: User "system:serviceaccount:team-imp:robot" cannot list resource "pods" in API group "" in the namespace "team-imp"',
+    );
+    expect((await admin(['create', 'role', 'pod-reader', '--verb=get,list,watch', '--resource=pods', '-n', 'team-imp'])).code).toBe(0);
+    expect((await admin(['create', 'rolebinding', 'robot-reads', '--role=pod-reader', '--serviceaccount=team-imp:robot', '-n', 'team-imp'])).code).toBe(0);
+    const after = await asSA(['get', 'pods', '-n', 'team-imp']);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stderr.trim()).toBe('No resources found in team-imp namespace.');
+    // Only in its namespace, and only reading.
+    expect((await asSA(['get', 'pods', '-n', 'default'])).stderr).toContain('cannot list resource "pods" in API group "" in the namespace "default"');
+    expect((await asSA(['create', 'configmap', 'x', '-n', 'team-imp'])).stderr).toContain(
+      'configmaps is forbidden: User "system:serviceaccount:team-imp:robot" cannot create resource "configmaps" in API group "" in the namespace "team-imp"',
+    );
+    expect((await asSA(['auth', 'can-i', 'list', 'pods', '-n', 'team-imp'])).stdout.trim()).toBe('yes');
+    expect((await asSA(['auth', 'can-i', 'create', 'pods', '-n', 'team-imp'])).stdout.trim()).toBe('no');
+  });
+});
