@@ -10,3 +10,4 @@ export * from './lister.js';
 export * from './informer.js';
 export * from './workqueue.js';
 export * from './leader-election.js';
+export * from './events.js';

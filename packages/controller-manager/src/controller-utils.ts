@@ -1,10 +1,9 @@
 // Machinery every controller shares (upstream's pkg/controller/controller_utils.go in spirit):
 // controllerRefs, expectations, pod predicates and ranking, the pod-creating side effect behind an
 // interface, an event recorder, and the queue runner.
-import { randomBytes } from 'node:crypto';
 import { findResource, isNotFound, type KubeObject, type ResourceInfo } from '@kubelab/api';
-import { runWorkers, type Clock, type Logger, type RestClient, type WorkQueue } from '@kubelab/client';
-import type { Event, Pod, PodTemplateSpec } from 'kubernetes-types/core/v1';
+import { EventRecorder as ClientEventRecorder, runWorkers, type Clock, type Logger, type RestClient, type WorkQueue } from '@kubelab/client';
+import type { Pod, PodTemplateSpec } from 'kubernetes-types/core/v1';
 import type { OwnerReference } from 'kubernetes-types/meta/v1';
 import { instrumentQueue } from './metrics.js';
 
@@ -164,41 +163,22 @@ export interface EventRecorder {
   event(obj: KubeObject, type: EventType, reason: string, message: string): void;
 }
 
-/** Writes core/v1 Events (fire and forget), as client-go's record.EventRecorder. */
+/** Writes core/v1 Events through @kubelab/client's EventRecorder (fire and forget, repeats folded). */
 export class ApiEventRecorder implements EventRecorder {
-  constructor(
-    private readonly opts: { client: RestClient; component: string; clock: Clock; logger?: Logger; host?: string },
-  ) {}
+  private readonly recorder: ClientEventRecorder;
+
+  constructor(opts: { client: RestClient; component: string; clock: Clock; logger?: Logger; host?: string }) {
+    this.recorder = new ClientEventRecorder({
+      client: opts.client,
+      component: opts.component,
+      clock: opts.clock,
+      instance: opts.host,
+      onError: (err, reason) => opts.logger?.debug?.({ err: (err as Error).message, reason }, 'Failed to record event'),
+    });
+  }
 
   event(obj: KubeObject, type: EventType, reason: string, message: string): void {
-    const ns = obj.metadata.namespace || 'default';
-    const now = nowRFC3339(this.opts.clock);
-    const ev: Event = {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { name: `${obj.metadata.name}.${(BigInt(this.opts.clock.now()) * 1_000_000n + BigInt(randomBytes(2).readUInt16BE())).toString(16)}`, namespace: ns },
-      involvedObject: {
-        apiVersion: obj.apiVersion,
-        kind: obj.kind,
-        name: obj.metadata.name,
-        namespace: obj.metadata.namespace,
-        uid: obj.metadata.uid,
-        resourceVersion: obj.metadata.resourceVersion,
-      },
-      reason,
-      message,
-      type,
-      source: { component: this.opts.component },
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-      reportingComponent: this.opts.component,
-      reportingInstance: this.opts.host ?? '',
-    };
-    this.opts.client
-      .resource(EVENTS, ns)
-      .create(ev as KubeObject)
-      .catch((err) => this.opts.logger?.debug?.({ err: (err as Error).message, reason }, 'Failed to record event'));
+    this.recorder.event(obj, type, reason, message);
   }
 }
 
