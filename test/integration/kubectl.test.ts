@@ -73,6 +73,20 @@ describe('discovery and metadata', () => {
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) expect(r.stdout).toMatch(new RegExp(`^${ns}\\s+Active\\s+\\d+s$`, 'm'));
   });
 
+  it('kubectl get componentstatuses probes etcd and the control plane, with the deprecation warning', async () => {
+    const r = await k(['get', 'componentstatuses']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.trim()).toBe('Warning: v1 ComponentStatus is deprecated in v1.19+');
+    expect(r.stdout).toMatch(/^NAME\s+STATUS\s+MESSAGE\s+ERROR$/m);
+    expect(r.stdout).toMatch(/^etcd-0\s+Healthy\s+ok\s*$/m);
+    // No scheduler or controller-manager runs in this test: they are probed and reported either way.
+    expect(r.stdout).toMatch(/^scheduler\s+(Healthy|Unhealthy)\s/m);
+    expect(r.stdout).toMatch(/^controller-manager\s+(Healthy|Unhealthy)\s/m);
+    const one = await k(['get', 'cs', 'etcd-0', '-o', 'jsonpath={.conditions[0].status}']);
+    expect(one.stdout).toBe('True');
+    expect((await k(['get', 'cs', 'nope'])).stderr).toContain('Error from server (NotFound): componentstatuses "nope" not found');
+  });
+
   it('the kubernetes service has 10.96.0.1 and endpoints', async () => {
     const r = await k(['get', 'svc', 'kubernetes', '-o', 'wide']);
     expect(r.code, r.stderr).toBe(0);

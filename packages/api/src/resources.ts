@@ -61,6 +61,8 @@ const ALL = ['all'];
 export const RESOURCES: readonly ResourceInfo[] = [
   // core/v1
   r('', 'v1', 'Binding', 'bindings', true, { verbs: ['create'] }),
+  // Deprecated upstream (v1.19+), still served: health of the scheduler, controller-manager and etcd, probed on request.
+  r('', 'v1', 'ComponentStatus', 'componentstatuses', false, { shortNames: ['cs'], verbs: ['get', 'list'] }),
   r('', 'v1', 'ConfigMap', 'configmaps', true, { shortNames: ['cm'] }),
   r('', 'v1', 'Endpoints', 'endpoints', true, { shortNames: ['ep'] }),
   r('', 'v1', 'Event', 'events', true, { shortNames: ['ev'] }),

@@ -83,6 +83,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
 
   const ctx: ResourceContext = {
     stores: registry.stores,
+    etcdServers: config.etcdServers,
     admission,
     virtual,
     authorizer,

@@ -36,12 +36,15 @@ import { bindPod } from '../registry/core.js';
 import type { AdmissionAttributes, AdmissionChain } from '../admission/admission.js';
 import type { Authorizer, UserInfo } from '../auth/authn.js';
 import type { VirtualCreates } from '../extension.js';
+import { COMPONENT_STATUS_WARNING, componentStatuses } from './component-status.js';
 import type { RequestInfo } from './request-info.js';
 import { PATCH_MEDIA_TYPES, decodeBody, encodeBody, mediaTypeOf, negotiateOutput, type OutputFormat } from './negotiation.js';
 import type { Metrics } from '../metrics.js';
 
 export interface ResourceContext {
   stores: Map<string, Store>;
+  /** etcd client URLs, probed by componentstatuses. */
+  etcdServers: string[];
   admission: AdmissionChain;
   virtual: VirtualCreates;
   authorizer: Authorizer;
@@ -308,6 +311,14 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
   });
 
   if (sub === 'scale') return handleScale(ctx, store, ns, ri, req, reply, q);
+  if (info.group === '' && info.resource === 'componentstatuses') {
+    // Probed on every read, never stored; deprecated upstream, which says so in a warning.
+    const format = negotiateOutput(req.headers.accept, true);
+    warn(reply, COMPONENT_STATUS_WARNING);
+    const result = await componentStatuses(ctx.etcdServers, ri.name || undefined);
+    if (!result) throw notFound(store.gr, ri.name);
+    return send(reply, 200, format, render(ctx, info, format, result as KubeObject, !ri.name, q));
+  }
 
   switch (ri.verb) {
     case 'get': {
