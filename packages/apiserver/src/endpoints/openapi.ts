@@ -6,7 +6,7 @@
 // --validate (the PATCH operations of a kind must list a `fieldValidation` parameter) and for the merge
 // keys of client-side apply; it falls back to v2 only when v3 fails.
 import { createHash } from 'node:crypto';
-import { RESOURCES, apiVersionOf, definitions, type JSONSchemaProps, type ResourceInfo, type SubresourceInfo } from '@kubelab/api';
+import { RESOURCES, definitions, type JSONSchemaProps, type ResourceInfo, type SubresourceInfo } from '@kubelab/api';
 import { VERSION } from '../version.js';
 import { encodeOpenAPIV2Document } from './openapi-v2-proto.js';
 

@@ -3,7 +3,6 @@
 // matching, and reports status (upstream's pkg/controller/replicaset).
 import { selectorFromLabelSelector, selectorFromSet, isNotFound, type KubeObject, type Selector } from '@kubelab/api';
 import { metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
-import type { ReplicaSet } from 'kubernetes-types/apps/v1';
 import type { Pod } from 'kubernetes-types/core/v1';
 import {
   claimObjects,
