@@ -144,7 +144,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
     if (!ri?.isResourceRequest) return;
     const labels = {
       verb: ri.verb.toUpperCase(),
-      dry_run: new URL(req.url, 'http://x').searchParams.has('dryRun') ? 'All' : '',
+      dry_run: ri.query.has('dryRun') ? 'All' : '',
       group: ri.apiGroup,
       version: ri.apiVersion,
       resource: ri.resource,
@@ -200,7 +200,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
     ['/readyz', ['ping', 'etcd']],
   ] as const) {
     app.get(path, async (req, reply) => {
-      const verbose = new URL(req.url, 'http://x').searchParams.has('verbose');
+      const verbose = req.kube!.query.has('verbose');
       const lines: string[] = [];
       let ok = true;
       for (const name of names) {

@@ -14,6 +14,8 @@ export interface RequestInfo {
   subresource: string;
   name: string;
   parts: string[];
+  /** The query parameters (parsed once per request). */
+  query: URLSearchParams;
 }
 
 const namespaceSubresources = new Set(['status', 'finalize']);
@@ -32,6 +34,7 @@ export function parseRequestInfo(method: string, rawPath: string, query: URLSear
     subresource: '',
     name: '',
     parts: [],
+    query,
   };
   const segments = path.replace(/^\/+|\/+$/g, '').split('/').filter((s) => s !== '').map(decodeURIComponent);
   if (segments.length === 0) return info;

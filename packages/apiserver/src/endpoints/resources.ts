@@ -284,11 +284,10 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req: FastifyRequest, reply: FastifyReply, user: UserInfo): Promise<void> {
   const store = storeFor(ctx, ri);
   const info = store.info;
-  const url = new URL(req.url, 'http://x');
-  const q = url.searchParams;
+  const q = ri.query;
   const ns = info.namespaced ? ri.namespace : '';
   if (info.namespaced && ri.name && !ri.namespace) throw notFoundPage();
-  if (!info.namespaced && ri.parts.length > 0 && url.pathname.includes('/namespaces/') && ri.resource !== 'namespaces') throw notFoundPage();
+  if (!info.namespaced && ri.parts.length > 0 && ri.path.includes('/namespaces/') && ri.resource !== 'namespaces') throw notFoundPage();
   const sub = ri.subresource;
   if (sub && !info.subresources.some((s) => s.name === sub)) throw notFoundPage();
   const subInfo = sub ? info.subresources.find((s) => s.name === sub) : undefined;
