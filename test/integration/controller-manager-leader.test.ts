@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { findResource } from '@kubelab/api';
 import { loadKubeconfig, RestClient } from '@kubelab/client';
+import { until } from '../fixtures/wait.js';
 import { startEtcd, type EtcdInstance } from '../fixtures/etcd.js';
 import { startApiServer, ROOT, type ApiServerInstance } from '../fixtures/apiserver.js';
 
@@ -52,15 +53,6 @@ afterAll(async () => {
   await etcd?.stop();
 });
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('kube-controller-manager leader election', () => {
   it('only the leader acts; killing it hands over within the lease duration', async () => {

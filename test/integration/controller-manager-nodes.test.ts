@@ -5,6 +5,7 @@ import { findResource, type KubeObject } from '@kubelab/api';
 import { loadKubeconfig, RestClient } from '@kubelab/client';
 import { silentLogger } from '@kubelab/component-base';
 import { createControllerManager, defaults, validate, type ControllerManager } from '@kubelab/controller-manager';
+import { until as pollUntil } from '../fixtures/wait.js';
 import { startEtcd, type EtcdInstance } from '../fixtures/etcd.js';
 import { startApiServer, type ApiServerInstance } from '../fixtures/apiserver.js';
 
@@ -65,16 +66,8 @@ async function setPodStatus(name: string, ip: string, ready: boolean) {
   await client.resource(R.pods, 'default').patch(name, { status }, 'merge', { subresource: 'status' });
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    const v = await f().catch((err) => ((last = err), undefined));
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Polls with this file's shorter default timeout. */
+const until = <T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> => pollUntil(what, f, timeoutMs);
 
 beforeAll(async () => {
   etcd = await startEtcd();

@@ -5,6 +5,7 @@ import { findResource, type KubeObject } from '@kubelab/api';
 import { Informer, listWatchFor, loadKubeconfig, realClock, RestClient, type Clock } from '@kubelab/client';
 import { createLogger, silentLogger } from '@kubelab/component-base';
 import { createControllerManager, defaults, validate, type ControllerManager } from '@kubelab/controller-manager';
+import { until } from '../fixtures/wait.js';
 import { startEtcd, type EtcdInstance } from '../fixtures/etcd.js';
 import { startApiServer, type ApiServerInstance } from '../fixtures/apiserver.js';
 
@@ -54,15 +55,6 @@ afterAll(async () => {
   await etcd?.stop();
 });
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const rfc3339 = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 

@@ -7,6 +7,7 @@ import { findResource, isNotFound, type KubeObject } from '@kubelab/api';
 import { Informer, listWatchFor, loadKubeconfig, RestClient } from '@kubelab/client';
 import { silentLogger } from '@kubelab/component-base';
 import { createControllerManager, defaults, validate, type ControllerManager } from '@kubelab/controller-manager';
+import { until } from '../fixtures/wait.js';
 import { startEtcd, type EtcdInstance } from '../fixtures/etcd.js';
 import { startApiServer, type ApiServerInstance } from '../fixtures/apiserver.js';
 import { kubectl } from '../fixtures/kubectl.js';
@@ -41,15 +42,6 @@ afterAll(async () => {
   await etcd?.stop();
 });
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Marks every pod of a namespace Running and Ready shortly after it appears. */
 function fakeKubelet(namespace: string): Informer<KubeObject> {
