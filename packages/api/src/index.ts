@@ -10,3 +10,6 @@ export * from './defaults/index.js';
 export * from './validation/index.js';
 export * from './schema/index.js';
 export * from './patch/index.js';
+export * from './own.js';
+export * from './scheduling.js';
+export * from './time.js';

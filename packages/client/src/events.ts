@@ -2,7 +2,7 @@
 // a few writes in flight, and repeats of the same (object, type, reason, message) folded into one Event
 // whose count and lastTimestamp grow (client-go's EventCorrelator, reduced), so that `kubectl describe`
 // shows "(x3 over 10s)".
-import { findResource, isNotFound, type KubeObject } from '@kubelab/api';
+import { findResource, isNotFound, type KubeObject, rfc3339 } from '@kubelab/api';
 import type { RestClient } from './rest.js';
 import type { Clock } from './clock.js';
 
@@ -21,10 +21,6 @@ export interface EventRecorderOptions {
   /** Writes in flight at once (default 16). */
   maxInFlight?: number;
   onError?: (err: unknown, reason: string) => void;
-}
-
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 export class EventRecorder {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { alreadyExists, conflict, OPTIMISTIC_LOCK_MESSAGE } from '@kubelab/api';
 import type { Lease } from 'kubernetes-types/coordination/v1';
 import { delayOn, FakeClock } from './clock.js';
-import { formatMicroTime, LeaderElector, type LeaseClient } from './leader-election.js';
+import { rfc3339Micro } from '@kubelab/api';
+import { LeaderElector, type LeaseClient } from './leader-election.js';
 
 const GR = { group: 'coordination.k8s.io', resource: 'leases' };
 
@@ -59,7 +60,7 @@ describe('LeaderElector', () => {
     const leases = new FakeLeases();
     const a = candidate('a', leases, clock);
     expect(await a.elector.tryAcquireOrRenew()).toBe(true);
-    const now = formatMicroTime(clock.now());
+    const now = rfc3339Micro(clock.now());
     expect(now).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     expect(leases.lease?.spec).toEqual({ holderIdentity: 'a', leaseDurationSeconds: 15, acquireTime: now, renewTime: now, leaseTransitions: 0 });
     expect(a.events).toEqual(['leader a']);
@@ -75,7 +76,7 @@ describe('LeaderElector', () => {
     expect(a.elector.isLeader()).toBe(true);
     const acquired = leases.lease!.spec!.acquireTime;
     await clock.step(2000);
-    expect(leases.lease!.spec!.renewTime).toBe(formatMicroTime(clock.now()));
+    expect(leases.lease!.spec!.renewTime).toBe(rfc3339Micro(clock.now()));
     expect(leases.lease!.spec!.acquireTime).toBe(acquired);
     await clock.step(60_000);
     expect(a.elector.isLeader()).toBe(true);
@@ -100,7 +101,7 @@ describe('LeaderElector', () => {
     expect(leases.lease!.spec!.holderIdentity).toBe('a');
     await clock.step(4_000); // renewTime + 15s is now in the past; b retries every 2s
     expect(b.events).toEqual(['leader a', 'leader b', 'started']);
-    expect(leases.lease!.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1, acquireTime: formatMicroTime(t0 + 16_000) });
+    expect(leases.lease!.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1, acquireTime: rfc3339Micro(t0 + 16_000) });
     b.elector.stop();
     await clock.step(0);
     await run;

@@ -1,7 +1,7 @@
 // Lease-based leader election (client-go's tools/leaderelection with a LeaseLock): acquire a
 // coordination.k8s.io/v1 Lease when it is free, expired or already ours; renew it every retry period;
 // give up leadership when a renewal has not succeeded within the renew deadline.
-import { findKind, isAlreadyExists, isNotFound, type ResourceInfo } from '@kubelab/api';
+import { findKind, isAlreadyExists, isNotFound, rfc3339Micro, type ResourceInfo } from '@kubelab/api';
 import type { Lease } from 'kubernetes-types/coordination/v1';
 import { delayOn, realClock, type Clock, type DelayFn } from './clock.js';
 import type { Logger } from './logger.js';
@@ -43,11 +43,6 @@ export interface LeaderElectionOptions {
 
 /** client-go's JitterFactor for the acquire loop. */
 const JITTER_FACTOR = 1.2;
-
-/** RFC3339 with microseconds, as metav1.MicroTime serialises: 2006-01-02T15:04:05.000000Z. */
-export function formatMicroTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
 
 export class LeaderElector {
   readonly identity: string;
@@ -156,7 +151,7 @@ export class LeaderElector {
   /** One attempt: take the lease if free, expired or ours; true if we hold it afterwards. */
   async tryAcquireOrRenew(): Promise<boolean> {
     const now = this.clock.now();
-    const nowTime = formatMicroTime(now);
+    const nowTime = rfc3339Micro(now);
     const leaseDurationSeconds = Math.round(this.leaseDurationMs / 1000);
     let current: Lease | undefined;
     try {
@@ -231,7 +226,7 @@ export class LeaderElector {
   private async release(): Promise<void> {
     const lease = this.observed;
     if (!lease || lease.spec?.holderIdentity !== this.identity) return;
-    const nowTime = formatMicroTime(this.clock.now());
+    const nowTime = rfc3339Micro(this.clock.now());
     try {
       this.observed = await this.lease.update({
         ...lease,

@@ -4,3 +4,4 @@ export * from './pki/pki.js';
 export * from './pki/kubeconfig.js';
 export * from './pki/init.js';
 export * from './serving/index.js';
+export * from './component.js';

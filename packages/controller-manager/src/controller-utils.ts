@@ -1,7 +1,7 @@
 // Machinery every controller shares (upstream's pkg/controller/controller_utils.go in spirit):
 // controllerRefs, expectations, pod predicates and ranking, the pod-creating side effect behind an
 // interface, an event recorder, and the queue runner.
-import { findResource, isNotFound, type KubeObject, type ResourceInfo } from '@kubelab/api';
+import { findResource, isNotFound, type KubeObject, type ResourceInfo, rfc3339 } from '@kubelab/api';
 import { EventRecorder as ClientEventRecorder, runWorkers, type Clock, type Logger, type RestClient, type WorkQueue } from '@kubelab/client';
 import type { Pod, PodTemplateSpec } from 'kubernetes-types/core/v1';
 import type { OwnerReference } from 'kubernetes-types/meta/v1';
@@ -28,7 +28,7 @@ export function isControlledBy(obj: KubeObject, owner: KubeObject): boolean {
 }
 
 export function nowRFC3339(clock: Clock): string {
-  return new Date(Math.floor(clock.now() / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return rfc3339(clock.now());
 }
 
 // ---------------------------------------------------------------------------------------------

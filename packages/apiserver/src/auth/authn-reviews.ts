@@ -1,6 +1,6 @@
 // The authentication API's create-only resources: TokenRequest (serviceaccounts/NAME/token),
 // TokenReview and SelfSubjectReview. Each answers a create and stores nothing.
-import { badRequest, conflict, fieldErrors, invalid, StatusError, type FieldError, type KubeObject } from '@kubelab/api';
+import { badRequest, conflict, type FieldError, fieldErrors, invalid, type KubeObject, rfc3339, StatusError } from '@kubelab/api';
 import type { VirtualCreate } from '../extension.js';
 import type { UserInfo } from './authn.js';
 import { serviceAccountClaims, type ServiceAccountTokenIssuer, type TokenObjectGetter } from './serviceaccount.js';
@@ -13,8 +13,6 @@ export const DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600;
 export const MIN_TOKEN_EXPIRATION_SECONDS = 600;
 export const MAX_TOKEN_EXPIRATION_SECONDS = 2 ** 32;
 
-/** RFC 3339 with whole seconds, as metav1.Time serialises. */
-const rfc3339 = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 
 /** A UserInfo as authentication.k8s.io/v1 UserInfo JSON. */
 export function userInfoJson(u: UserInfo): Record<string, unknown> {

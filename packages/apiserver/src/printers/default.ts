@@ -1,5 +1,6 @@
 // The table every resource without a dedicated printer gets (apiserver's defaultTableConvertor):
 // Name, and Created At as an RFC 3339 date-time in UTC.
+import { rfc3339 } from '@kubelab/api';
 import type { TablePrinter } from './types.js';
 import { doc } from './descriptions.js';
 import { col, nameColumn } from './format.js';
@@ -9,7 +10,7 @@ import { parseTimestamp } from './duration.js';
 export function formatRFC3339(ts: string | null | undefined): string {
   const t = parseTimestamp(ts);
   if (t === undefined) return '0001-01-01T00:00:00Z';
-  return new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return rfc3339(t);
 }
 
 export const defaultPrinter: TablePrinter = {

@@ -2,6 +2,7 @@
 // kubelet client certificate requests are approved when the requester may create
 // certificatesigningrequests/nodeclient (a new node with a bootstrap token) or, for the node's own
 // name, certificatesigningrequests/selfnodeclient (renewal), as a SubjectAccessReview says.
+import { rfc3339 } from '@kubelab/api';
 import type { KubeObject } from '@kubelab/api';
 import { realClock, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
 import { runQueue, type RunnableController } from '../controller-utils.js';
@@ -85,7 +86,7 @@ export class CSRApprovingController implements RunnableController {
       });
       if (!allowed) continue;
       const csr = structuredClone(cached);
-      const ts = new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const ts = rfc3339(this.clock.now());
       csr.status ??= {};
       csr.status.conditions = [
         ...(csr.status.conditions ?? []),

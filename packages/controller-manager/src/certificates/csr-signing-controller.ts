@@ -2,6 +2,7 @@
 // requests for the kubernetes.io/kube-apiserver-client-kubelet, kubernetes.io/kubelet-serving and
 // kubernetes.io/kube-apiserver-client signers get a certificate from the cluster CA; requests that
 // break their signer's rules get a Failed condition instead.
+import { rfc3339 } from '@kubelab/api';
 import type { KubeObject } from '@kubelab/api';
 import { realClock, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
 import { runQueue, type RunnableController } from '../controller-utils.js';
@@ -74,7 +75,7 @@ export class CSRSigningController implements RunnableController {
     }
     if (problem || !req) {
       const now = this.clock.now();
-      const ts = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const ts = rfc3339(now);
       csr.status ??= {};
       csr.status.conditions = [
         ...(csr.status.conditions ?? []),

@@ -2,7 +2,7 @@
 // `<cronjob>-<scheduled minutes since the epoch>` at each schedule time, honouring
 // concurrencyPolicy, startingDeadlineSeconds, suspend and the history limits, and tracks
 // status.active, lastScheduleTime and lastSuccessfulTime. Time comes from the injected clock.
-import { isAlreadyExists, isNotFound, type KubeObject } from '@kubelab/api';
+import { isAlreadyExists, isNotFound, type KubeObject, rfc3339 } from '@kubelab/api';
 import { metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
 import type { CronJob, CronJobStatus, Job } from 'kubernetes-types/batch/v1';
 import type { ObjectReference } from 'kubernetes-types/core/v1';
@@ -30,7 +30,6 @@ export interface CronJobControllerOptions {
   logger?: Logger;
 }
 
-const rfc3339 = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** `<cronjob>-<minutes since the epoch>` (upstream's getJobName). */
 export function jobNameFor(cj: CronJob, scheduledMs: number): string {

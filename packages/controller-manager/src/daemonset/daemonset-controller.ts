@@ -1,10 +1,10 @@
 // The DaemonSet controller (upstream's pkg/controller/daemon): one pod per eligible node, pinned to it
 // with required node affinity on `metadata.name` (the scheduler binds it), the daemon tolerations
 // added, RollingUpdate bounded by maxUnavailable, ControllerRevisions, and status counts.
-import { isNotFound, scaledValueFromIntOrPercent, selectorFromLabelSelector, type KubeObject } from '@kubelab/api';
+import { findUntoleratedTaint, isNotFound, podMatchesNodeSelectorAndAffinity, scaledValueFromIntOrPercent, selectorFromLabelSelector, type KubeObject } from '@kubelab/api';
 import { metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
 import type { ControllerRevision, DaemonSet, DaemonSetStatus } from 'kubernetes-types/apps/v1';
-import type { Node, NodeSelectorRequirement, NodeSelectorTerm, Pod, PodSpec, Taint, Toleration } from 'kubernetes-types/core/v1';
+import type { Node, Pod, PodSpec, Toleration } from 'kubernetes-types/core/v1';
 import {
   claimObjects,
   ControllerExpectations,
@@ -55,57 +55,13 @@ export function daemonPodTolerations(spec: PodSpec): Toleration[] {
   return out;
 }
 
-export function toleratesTaint(tolerations: Toleration[], taint: Taint): boolean {
-  return tolerations.some((t) => {
-    if (t.effect && t.effect !== taint.effect) return false;
-    if (t.operator === 'Exists') return !t.key || t.key === taint.key;
-    return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
-  });
-}
-
-function requirementMatches(r: NodeSelectorRequirement, value: string | undefined): boolean {
-  const vals = r.values ?? [];
-  switch (r.operator) {
-    case 'In':
-      return value !== undefined && vals.includes(value);
-    case 'NotIn':
-      return value === undefined || !vals.includes(value);
-    case 'Exists':
-      return value !== undefined;
-    case 'DoesNotExist':
-      return value === undefined;
-    case 'Gt':
-    case 'Lt': {
-      if (value === undefined || !/^-?\d+$/.test(value) || vals.length !== 1) return false;
-      return r.operator === 'Gt' ? Number(value) > Number(vals[0]) : Number(value) < Number(vals[0]);
-    }
-    default:
-      return false;
-  }
-}
-
-function termMatches(term: NodeSelectorTerm, node: Node): boolean {
-  if (!term.matchExpressions?.length && !term.matchFields?.length) return false;
-  const labels = node.metadata?.labels ?? {};
-  return (
-    (term.matchExpressions ?? []).every((r) => requirementMatches(r, labels[r.key])) &&
-    (term.matchFields ?? []).every((r) => r.key === 'metadata.name' && requirementMatches(r, node.metadata!.name))
-  );
-}
-
 /** Whether a daemon pod should run on `node` (upstream's NodeShouldRunDaemonPod: selector, affinity, taints). */
 export function nodeShouldRunDaemonPod(node: Node, ds: DaemonSet): boolean {
   const spec = ds.spec!.template.spec!;
-  const labels = node.metadata?.labels ?? {};
   if (spec.nodeName && spec.nodeName !== node.metadata!.name) return false;
-  for (const [k, v] of Object.entries(spec.nodeSelector ?? {})) if (labels[k] !== v) return false;
-  const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
-  if (terms && !terms.some((t) => termMatches(t, node))) return false;
-  const tolerations = daemonPodTolerations(spec);
-  for (const taint of node.spec?.taints ?? []) {
-    if ((taint.effect === 'NoSchedule' || taint.effect === 'NoExecute') && !toleratesTaint(tolerations, taint)) return false;
-  }
-  return true;
+  const fields = { name: node.metadata!.name!, labels: node.metadata?.labels ?? {} };
+  if (!podMatchesNodeSelectorAndAffinity({ spec }, fields)) return false;
+  return !findUntoleratedTaint(node.spec?.taints ?? [], daemonPodTolerations(spec), ['NoSchedule', 'NoExecute']);
 }
 
 /** The node a daemon pod is for: its nodeName, else the node its affinity pins it to. */

@@ -6,7 +6,8 @@ import { configFromFlags } from '../config.js';
 import { FakeRecorder } from '../controller-utils.js';
 import { seededInformer } from '../testing.js';
 import { NodeLifecycleController } from './node-lifecycle-controller.js';
-import { reconcileTaints, toleratesTaint } from './taints.js';
+import { toleratesTaint } from '@kubelab/api';
+import { reconcileTaints } from './taints.js';
 
 const T0 = Date.parse('2025-01-01T00:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -6,7 +6,8 @@ import { isNotFound, type KubeObject } from '@kubelab/api';
 import { metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
 import type { Node, Pod, PodCondition } from 'kubernetes-types/core/v1';
 import { nowRFC3339, runQueue, type EventRecorder, type RunnableController } from '../controller-utils.js';
-import { getMatchingTolerations, minTolerationSeconds } from './taints.js';
+import { getMatchingTolerations } from '@kubelab/api';
+import { minTolerationSeconds } from './taints.js';
 
 export interface TaintEvictionClient {
   /** Adds the DisruptionTarget condition to a pod's status before it is deleted. */

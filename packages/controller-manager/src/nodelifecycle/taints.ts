@@ -9,31 +9,6 @@ export const TAINT_NODE_DISK_PRESSURE = 'node.kubernetes.io/disk-pressure';
 export const TAINT_NODE_PID_PRESSURE = 'node.kubernetes.io/pid-pressure';
 export const TAINT_NODE_NETWORK_UNAVAILABLE = 'node.kubernetes.io/network-unavailable';
 
-/** Upstream's Toleration.ToleratesTaint. */
-export function toleratesTaint(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator ?? 'Equal') {
-    case 'Exists':
-      return true;
-    case 'Equal':
-      return (t.value ?? '') === (taint.value ?? '');
-    default:
-      return false;
-  }
-}
-
-/** Whether every taint is tolerated, and the tolerations that were used (upstream's GetMatchingTolerations). */
-export function getMatchingTolerations(taints: Taint[], tolerations: Toleration[]): { all: boolean; used: Toleration[] } {
-  const used = new Set<Toleration>();
-  for (const taint of taints) {
-    const matching = tolerations.filter((t) => toleratesTaint(t, taint));
-    if (!matching.length) return { all: false, used: [] };
-    for (const t of matching) used.add(t);
-  }
-  return { all: true, used: [...used] };
-}
-
 /** The shortest tolerationSeconds among `used`, in seconds; -1 when all tolerate forever (upstream's getMinTolerationTime). */
 export function minTolerationSeconds(used: Toleration[]): number {
   if (!used.length) return 0;

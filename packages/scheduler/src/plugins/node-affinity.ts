@@ -2,7 +2,7 @@
 import { defaultNormalizeScore, type ClusterEvent, type CycleState, type EnqueueExtensions, type FilterPlugin, type ScorePlugin } from '../framework/interface.js';
 import type { NodeInfo, PodInfo } from '../framework/node-info.js';
 import { Status } from '../framework/status.js';
-import { nodeSelectorTermMatches, podMatchesNodeSelectorAndAffinity } from './helpers.js';
+import { nodeSelectorTermMatches, podMatchesNodeSelectorAndAffinity } from '@kubelab/api';
 
 export const NODE_AFFINITY = 'NodeAffinity';
 export const ERR_REASON_POD_NOT_MATCH_NODE_SELECTOR = "node(s) didn't match Pod's node affinity/selector";

@@ -2,7 +2,7 @@
 import type { ClusterEvent, EnqueueExtensions, FilterPlugin } from '../framework/interface.js';
 import type { NodeInfo, PodInfo } from '../framework/node-info.js';
 import { Status } from '../framework/status.js';
-import { tolerationsTolerate } from './helpers.js';
+import { tolerationsTolerateTaint } from '@kubelab/api';
 
 export const NODE_UNSCHEDULABLE = 'NodeUnschedulable';
 export const ERR_REASON_UNSCHEDULABLE = 'node(s) were unschedulable';
@@ -18,7 +18,7 @@ export class NodeUnschedulable implements FilterPlugin, EnqueueExtensions {
   }
   filter(_s: unknown, pod: PodInfo, node: NodeInfo): Status {
     if (!node.node.spec?.unschedulable) return Status.success();
-    if (tolerationsTolerate(pod.tolerations, { key: TAINT_NODE_UNSCHEDULABLE, effect: 'NoSchedule' })) return Status.success();
+    if (tolerationsTolerateTaint(pod.tolerations, { key: TAINT_NODE_UNSCHEDULABLE, effect: 'NoSchedule' })) return Status.success();
     return Status.unresolvable(ERR_REASON_UNSCHEDULABLE);
   }
 }

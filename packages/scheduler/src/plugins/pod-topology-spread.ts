@@ -1,11 +1,10 @@
 // PodTopologySpread: DoNotSchedule constraints filter nodes whose domain would exceed maxSkew;
 // ScheduleAnyway constraints score nodes in less crowded domains higher.
-import { selectorFromLabelSelector, type Selector } from '@kubelab/api';
+import { findUntoleratedTaint, podMatchesNodeSelectorAndAffinity, selectorFromLabelSelector, type Selector } from '@kubelab/api';
 import type { Pod, TopologySpreadConstraint } from 'kubernetes-types/core/v1';
 import type { ClusterEvent, CycleState, EnqueueExtensions, FilterPlugin, PreFilterPlugin, PreScorePlugin, ScorePlugin, Snapshot } from '../framework/interface.js';
 import type { NodeInfo, PodInfo } from '../framework/node-info.js';
 import { MAX_NODE_SCORE, Status } from '../framework/status.js';
-import { findUntoleratedTaint, podMatchesNodeSelectorAndAffinity } from './helpers.js';
 
 export const POD_TOPOLOGY_SPREAD = 'PodTopologySpread';
 export const ERR_REASON_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints";

@@ -3,7 +3,7 @@
 import { defaultNormalizeScore, type ClusterEvent, type CycleState, type EnqueueExtensions, type FilterPlugin, type ScorePlugin } from '../framework/interface.js';
 import type { NodeInfo, PodInfo } from '../framework/node-info.js';
 import { Status } from '../framework/status.js';
-import { findUntoleratedTaint, tolerationsTolerate } from './helpers.js';
+import { findUntoleratedTaint, tolerationsTolerateTaint } from '@kubelab/api';
 
 export const TAINT_TOLERATION = 'TaintToleration';
 
@@ -23,7 +23,7 @@ export class TaintToleration implements FilterPlugin, ScorePlugin, EnqueueExtens
   score(_s: CycleState, pod: PodInfo, node: NodeInfo): number {
     const tolerations = pod.tolerations.filter((t) => !t.effect || t.effect === 'PreferNoSchedule');
     let n = 0;
-    for (const taint of node.taints) if (taint.effect === 'PreferNoSchedule' && !tolerationsTolerate(tolerations, taint)) n++;
+    for (const taint of node.taints) if (taint.effect === 'PreferNoSchedule' && !tolerationsTolerateTaint(tolerations, taint)) n++;
     return n;
   }
   normalizeScore(_s: CycleState, _p: PodInfo, scores: number[]): void {
