@@ -1,6 +1,6 @@
 // kube-controller-manager configuration: upstream's flag names, defaults in one function, validated
 // once and frozen. Only this file reads flags.
-import { parseDuration, parseFlags } from '@kubelab/component-base';
+import { parseFlagSet, type FlagDefs, type ParsedFlags } from '@kubelab/component-base';
 import { KNOWN_CONTROLLERS, resolveControllerName } from './controllers.js';
 
 export interface ControllerManagerConfig {
@@ -30,7 +30,6 @@ export interface ControllerManagerConfig {
   concurrentReplicasetSyncs: number;
   concurrentDeploymentSyncs: number;
   concurrentNamespaceSyncs: number;
-  concurrentServiceaccountSyncs: number;
   concurrentGCSyncs: number;
   /** Upstream's --min-resync-period (12h); informers resync within [1, 2) times this. */
   minResyncPeriodMs: number;
@@ -66,7 +65,6 @@ export function defaults(): ControllerManagerConfig {
     concurrentReplicasetSyncs: 5,
     concurrentDeploymentSyncs: 5,
     concurrentNamespaceSyncs: 10,
-    concurrentServiceaccountSyncs: 5,
     concurrentGCSyncs: 20,
     minResyncPeriodMs: 12 * 3_600_000,
     clusterSigningDurationMs: 8760 * 3_600_000,
@@ -75,92 +73,82 @@ export function defaults(): ControllerManagerConfig {
   };
 }
 
-const FLAGS = {
-  kubeconfig: { type: 'string' },
-  master: { type: 'string' },
-  controllers: { type: 'string' },
-  'leader-elect': { type: 'string' },
-  'leader-elect-lease-duration': { type: 'string' },
-  'leader-elect-renew-deadline': { type: 'string' },
-  'leader-elect-retry-period': { type: 'string' },
-  'leader-elect-resource-name': { type: 'string' },
-  'leader-elect-resource-namespace': { type: 'string' },
-  'root-ca-file': { type: 'string' },
-  'cluster-cidr': { type: 'string' },
-  'allocate-node-cidrs': { type: 'string' },
-  'node-cidr-mask-size': { type: 'string' },
-  'node-monitor-grace-period': { type: 'string' },
-  'node-monitor-period': { type: 'string' },
-  'terminated-pod-gc-threshold': { type: 'string' },
-  'concurrent-endpoint-syncs': { type: 'string' },
-  'concurrent-service-endpoint-syncs': { type: 'string' },
-  'concurrent-replicaset-syncs': { type: 'string' },
-  'concurrent-deployment-syncs': { type: 'string' },
-  'concurrent-namespace-syncs': { type: 'string' },
-  'concurrent-serviceaccount-token-syncs': { type: 'string' },
-  'concurrent-gc-syncs': { type: 'string' },
-  'min-resync-period': { type: 'string' },
-  'cluster-signing-cert-file': { type: 'string' },
-  'cluster-signing-key-file': { type: 'string' },
-  'cluster-signing-duration': { type: 'string' },
-  'secure-port': { type: 'string' },
-  'bind-address': { type: 'string' },
-  'tls-cert-file': { type: 'string' },
-  'tls-private-key-file': { type: 'string' },
-  'client-ca-file': { type: 'string' },
-} as const;
+/** Upstream's flags, with their types (pflag syntax: `--leader-elect`, `--leader-elect=false`, `--x value`). */
+export const FLAGS = {
+  kubeconfig: { kind: 'string', usage: 'Path to kubeconfig file with authorization and master location information.' },
+  master: { kind: 'string', usage: 'The address of the Kubernetes API server (overrides any value in kubeconfig).' },
+  controllers: { kind: 'stringSlice', usage: "A list of controllers to enable. '*' enables all on-by-default controllers, 'foo' enables foo, '-foo' disables foo." },
+  'leader-elect': { kind: 'bool', usage: 'Start a leader election client and gain leadership before executing the main loop.' },
+  'leader-elect-lease-duration': { kind: 'duration' },
+  'leader-elect-renew-deadline': { kind: 'duration' },
+  'leader-elect-retry-period': { kind: 'duration' },
+  'leader-elect-resource-name': { kind: 'string' },
+  'leader-elect-resource-namespace': { kind: 'string' },
+  'root-ca-file': { kind: 'string', usage: "If set, this root certificate authority will be included in service account's token secret." },
+  'cluster-cidr': { kind: 'string', usage: 'CIDR Range for Pods in cluster.' },
+  'allocate-node-cidrs': { kind: 'bool', usage: 'Should CIDRs for Pods be allocated and set on the cloud provider.' },
+  'node-cidr-mask-size': { kind: 'int32' },
+  'node-monitor-grace-period': { kind: 'duration' },
+  'node-monitor-period': { kind: 'duration' },
+  'terminated-pod-gc-threshold': { kind: 'int32' },
+  'concurrent-endpoint-syncs': { kind: 'int32' },
+  'concurrent-service-endpoint-syncs': { kind: 'int32' },
+  'concurrent-replicaset-syncs': { kind: 'int32' },
+  'concurrent-deployment-syncs': { kind: 'int32' },
+  'concurrent-namespace-syncs': { kind: 'int32' },
+  'concurrent-gc-syncs': { kind: 'int32' },
+  'min-resync-period': { kind: 'duration', usage: 'The resync period in reflectors will be random between MinResyncPeriod and 2*MinResyncPeriod.' },
+  'cluster-signing-cert-file': { kind: 'string' },
+  'cluster-signing-key-file': { kind: 'string' },
+  'cluster-signing-duration': { kind: 'duration' },
+  'secure-port': { kind: 'int32', usage: 'The port on which to serve HTTPS with authentication and authorization. If 0, don\'t serve HTTPS at all.' },
+  'bind-address': { kind: 'string' },
+  'tls-cert-file': { kind: 'string' },
+  'tls-private-key-file': { kind: 'string' },
+  'client-ca-file': { kind: 'string' },
+} as const satisfies FlagDefs;
 
-const BOOLEAN_FLAGS = ['leader-elect', 'allocate-node-cidrs'];
-
-function parseBool(name: string, v: string): boolean {
-  if (['true', '1', 't', 'T', 'TRUE', 'True'].includes(v)) return true;
-  if (['false', '0', 'f', 'F', 'FALSE', 'False'].includes(v)) return false;
-  throw new Error(`invalid argument "${v}" for "--${name}" flag: strconv.ParseBool: parsing "${v}": invalid syntax`);
+/** Parsed flags over the defaults, validated and frozen. */
+export function completeConfig(f: ParsedFlags<typeof FLAGS>): Readonly<ControllerManagerConfig> {
+  const d = defaults();
+  return validate({
+    kubeconfig: f.kubeconfig || undefined,
+    master: f.master,
+    controllers: f.controllers?.filter(Boolean) ?? d.controllers,
+    leaderElect: f['leader-elect'] ?? d.leaderElect,
+    leaderElectLeaseDurationMs: f['leader-elect-lease-duration'] ?? d.leaderElectLeaseDurationMs,
+    leaderElectRenewDeadlineMs: f['leader-elect-renew-deadline'] ?? d.leaderElectRenewDeadlineMs,
+    leaderElectRetryPeriodMs: f['leader-elect-retry-period'] ?? d.leaderElectRetryPeriodMs,
+    leaderElectResourceName: f['leader-elect-resource-name'] || d.leaderElectResourceName,
+    leaderElectResourceNamespace: f['leader-elect-resource-namespace'] || d.leaderElectResourceNamespace,
+    rootCAFile: f['root-ca-file'] || undefined,
+    clusterCIDR: f['cluster-cidr'] || undefined,
+    allocateNodeCIDRs: f['allocate-node-cidrs'] ?? d.allocateNodeCIDRs,
+    nodeCIDRMaskSize: f['node-cidr-mask-size'] ?? d.nodeCIDRMaskSize,
+    nodeMonitorGracePeriodMs: f['node-monitor-grace-period'] ?? d.nodeMonitorGracePeriodMs,
+    nodeMonitorPeriodMs: f['node-monitor-period'] ?? d.nodeMonitorPeriodMs,
+    terminatedPodGCThreshold: f['terminated-pod-gc-threshold'] ?? d.terminatedPodGCThreshold,
+    concurrentEndpointSyncs: f['concurrent-endpoint-syncs'] ?? d.concurrentEndpointSyncs,
+    concurrentServiceEndpointSyncs: f['concurrent-service-endpoint-syncs'] ?? d.concurrentServiceEndpointSyncs,
+    concurrentReplicasetSyncs: f['concurrent-replicaset-syncs'] ?? d.concurrentReplicasetSyncs,
+    concurrentDeploymentSyncs: f['concurrent-deployment-syncs'] ?? d.concurrentDeploymentSyncs,
+    concurrentNamespaceSyncs: f['concurrent-namespace-syncs'] ?? d.concurrentNamespaceSyncs,
+    concurrentGCSyncs: f['concurrent-gc-syncs'] ?? d.concurrentGCSyncs,
+    minResyncPeriodMs: f['min-resync-period'] ?? d.minResyncPeriodMs,
+    clusterSigningCertFile: f['cluster-signing-cert-file'] || undefined,
+    clusterSigningKeyFile: f['cluster-signing-key-file'] || undefined,
+    clusterSigningDurationMs: f['cluster-signing-duration'] ?? d.clusterSigningDurationMs,
+    securePort: f['secure-port'] ?? d.securePort,
+    bindAddress: f['bind-address'] || d.bindAddress,
+    tlsCertFile: f['tls-cert-file'] || undefined,
+    tlsPrivateKeyFile: f['tls-private-key-file'] || undefined,
+    clientCAFile: f['client-ca-file'] || undefined,
+  });
 }
 
-function parseInt32(name: string, v: string): number {
-  if (!/^-?\d+$/.test(v)) throw new Error(`invalid argument "${v}" for "--${name}" flag: strconv.ParseInt: parsing "${v}": invalid syntax`);
-  return Number(v);
-}
-
-/** Parses argv (bare boolean flags such as `--leader-elect` mean true, as pflag). */
-export function configFromFlags(argv: string[]): Readonly<ControllerManagerConfig> {
-  const args = argv.map((a) => (BOOLEAN_FLAGS.some((b) => a === `--${b}`) ? `${a}=true` : a));
-  const f = parseFlags(args, FLAGS);
-  const c = defaults();
-  if (f.kubeconfig) c.kubeconfig = f.kubeconfig;
-  if (f.master) c.master = f.master;
-  if (f.controllers !== undefined) c.controllers = f.controllers.split(',').map((s) => s.trim()).filter(Boolean);
-  if (f['leader-elect'] !== undefined) c.leaderElect = parseBool('leader-elect', f['leader-elect']);
-  if (f['leader-elect-lease-duration']) c.leaderElectLeaseDurationMs = parseDuration(f['leader-elect-lease-duration']);
-  if (f['leader-elect-renew-deadline']) c.leaderElectRenewDeadlineMs = parseDuration(f['leader-elect-renew-deadline']);
-  if (f['leader-elect-retry-period']) c.leaderElectRetryPeriodMs = parseDuration(f['leader-elect-retry-period']);
-  if (f['leader-elect-resource-name']) c.leaderElectResourceName = f['leader-elect-resource-name'];
-  if (f['leader-elect-resource-namespace']) c.leaderElectResourceNamespace = f['leader-elect-resource-namespace'];
-  if (f['root-ca-file']) c.rootCAFile = f['root-ca-file'];
-  if (f['cluster-cidr']) c.clusterCIDR = f['cluster-cidr'];
-  if (f['allocate-node-cidrs'] !== undefined) c.allocateNodeCIDRs = parseBool('allocate-node-cidrs', f['allocate-node-cidrs']);
-  if (f['node-cidr-mask-size']) c.nodeCIDRMaskSize = parseInt32('node-cidr-mask-size', f['node-cidr-mask-size']);
-  if (f['node-monitor-grace-period']) c.nodeMonitorGracePeriodMs = parseDuration(f['node-monitor-grace-period']);
-  if (f['node-monitor-period']) c.nodeMonitorPeriodMs = parseDuration(f['node-monitor-period']);
-  if (f['terminated-pod-gc-threshold']) c.terminatedPodGCThreshold = parseInt32('terminated-pod-gc-threshold', f['terminated-pod-gc-threshold']);
-  if (f['concurrent-endpoint-syncs']) c.concurrentEndpointSyncs = parseInt32('concurrent-endpoint-syncs', f['concurrent-endpoint-syncs']);
-  if (f['concurrent-service-endpoint-syncs']) c.concurrentServiceEndpointSyncs = parseInt32('concurrent-service-endpoint-syncs', f['concurrent-service-endpoint-syncs']);
-  if (f['concurrent-replicaset-syncs']) c.concurrentReplicasetSyncs = parseInt32('concurrent-replicaset-syncs', f['concurrent-replicaset-syncs']);
-  if (f['concurrent-deployment-syncs']) c.concurrentDeploymentSyncs = parseInt32('concurrent-deployment-syncs', f['concurrent-deployment-syncs']);
-  if (f['concurrent-namespace-syncs']) c.concurrentNamespaceSyncs = parseInt32('concurrent-namespace-syncs', f['concurrent-namespace-syncs']);
-  if (f['concurrent-serviceaccount-token-syncs']) c.concurrentServiceaccountSyncs = parseInt32('concurrent-serviceaccount-token-syncs', f['concurrent-serviceaccount-token-syncs']);
-  if (f['concurrent-gc-syncs']) c.concurrentGCSyncs = parseInt32('concurrent-gc-syncs', f['concurrent-gc-syncs']);
-  if (f['min-resync-period']) c.minResyncPeriodMs = parseDuration(f['min-resync-period']);
-  if (f['cluster-signing-cert-file']) c.clusterSigningCertFile = f['cluster-signing-cert-file'];
-  if (f['cluster-signing-key-file']) c.clusterSigningKeyFile = f['cluster-signing-key-file'];
-  if (f['cluster-signing-duration']) c.clusterSigningDurationMs = parseDuration(f['cluster-signing-duration']);
-  if (f['secure-port'] !== undefined) c.securePort = parseInt32('secure-port', f['secure-port']);
-  if (f['bind-address']) c.bindAddress = f['bind-address'];
-  if (f['tls-cert-file']) c.tlsCertFile = f['tls-cert-file'];
-  if (f['tls-private-key-file']) c.tlsPrivateKeyFile = f['tls-private-key-file'];
-  if (f['client-ca-file']) c.clientCAFile = f['client-ca-file'];
-  return validate(c);
+/** Parses kube-controller-manager's command line into a validated config (tests and tools). */
+export function configFromFlags(argv: readonly string[]): Readonly<ControllerManagerConfig> {
+  return completeConfig(parseFlagSet(argv, FLAGS).flags);
 }
 
 /** Checks a config and freezes it; errors name the flag, as upstream's validation does. */

@@ -15,10 +15,10 @@ import {
 import {
   createLogger,
   createSecureServer,
+  delegatingAuth,
+  DELEGATED_AUTH_CLIENT,
+  DELEGATED_AUTH_TIMEOUT_MS,
   okHandler,
-  SubjectAccessReviewAuthorizer,
-  TokenReviewAuthenticator,
-  withPrivilegedGroups,
   type Logger,
   type SecureServer,
 } from '@kubelab/component-base';
@@ -70,19 +70,22 @@ export function createControllerManager(config: Readonly<ControllerManagerConfig
   let runAbort: AbortController | undefined;
   let runDone: Promise<void> | undefined;
   let secure: SecureServer | undefined;
+  let authClient: RestClient | undefined;
 
   /** /healthz, /livez, /readyz for anyone; /metrics for callers the kube-apiserver authorizes (delegated). */
   const serve = async (): Promise<void> => {
     if (config.securePort === 0) return;
-    const post = (path: string, body: object) => client.request({ method: 'POST', path, body });
+    // TokenReviews and SubjectAccessReviews on a client of their own (own rate limiter), as upstream.
+    authClient = new RestClient({ ...client.config, ...DELEGATED_AUTH_CLIENT, userAgent: 'kube-controller-manager/delegated-auth' });
+    const reviews = authClient;
+    const post = (path: string, body: object) => reviews.request({ method: 'POST', path, body, signal: AbortSignal.timeout(DELEGATED_AUTH_TIMEOUT_MS) });
     secure = await createSecureServer({
       bindAddress: config.bindAddress,
       port: config.securePort,
       certPem: config.tlsCertFile ? readFileSync(config.tlsCertFile, 'utf8') : undefined,
       keyPem: config.tlsPrivateKeyFile ? readFileSync(config.tlsPrivateKeyFile, 'utf8') : undefined,
       clientCA: config.clientCAFile ? readFileSync(config.clientCAFile, 'utf8') : client.config.ca,
-      authenticator: new TokenReviewAuthenticator({ post }),
-      authorizer: withPrivilegedGroups(new SubjectAccessReviewAuthorizer({ post })),
+      ...delegatingAuth(post),
       handlers: {
         '/healthz': okHandler,
         '/livez': okHandler,
@@ -100,7 +103,9 @@ export function createControllerManager(config: Readonly<ControllerManagerConfig
 
   /** Builds informers and controllers, then runs them until `signal` aborts. */
   const runControllers = async (signal: AbortSignal): Promise<void> => {
-    const informers = new SharedInformerFactory(client, { logger, clock });
+    // Upstream's ResyncPeriod: a random period in [--min-resync-period, 2 x --min-resync-period).
+    const resyncPeriodMs = config.minResyncPeriodMs * (1 + Math.random());
+    const informers = new SharedInformerFactory(client, { logger, clock, resyncPeriodMs });
     const ctx: ControllerContext = { client, informers, config, clock, logger, rootCA };
     const started: Array<{ name: string; run: () => Promise<void> }> = [];
     for (const [name, start] of Object.entries(CONTROLLERS)) {
@@ -190,6 +195,7 @@ export function createControllerManager(config: Readonly<ControllerManagerConfig
       void wasLeading;
       await secure?.close();
       client.close();
+      authClient?.close();
     },
   };
 }

@@ -1,27 +1,13 @@
-// kube-controller-manager: parse flags, build, start. Everything else is in controller-manager.ts.
-import { createLogger } from '@kubelab/component-base';
-import { configFromFlags } from './config.js';
+// kube-controller-manager: flags -> config -> createControllerManager, run by component-base.
+import { runComponent } from '@kubelab/component-base';
+import { completeConfig, FLAGS } from './config.js';
 import { createControllerManager } from './controller-manager.js';
 
-const logger = createLogger('kube-controller-manager');
-try {
-  const config = configFromFlags(process.argv.slice(2));
-  const cm = createControllerManager(config, {
-    logger,
-    onLeadershipLost: () => {
-      logger.fatal({}, 'leaderelection lost');
-      process.exit(1);
-    },
-  });
-  await cm.start();
-  const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'Shutting down');
-    await cm.stop();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-} catch (err) {
-  logger.fatal({ err }, 'Failed to start kube-controller-manager');
-  process.exit(1);
-}
+await runComponent({
+  name: 'kube-controller-manager',
+  short: 'The Kubernetes controller manager: the core control loops that drive the cluster towards its desired state.',
+  flags: FLAGS,
+  complete: completeConfig,
+  // Upstream exits when it loses its lease, so that a new leader never races with a stale one.
+  create: (config, { logger, fatal }) => createControllerManager(config, { logger, onLeadershipLost: () => fatal('leaderelection lost') }),
+});
