@@ -124,7 +124,8 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
     if (!user && (req.headers.authorization || !authentication.anonymous)) throw unauthorized();
     req.user = user ?? ANONYMOUS;
     // Impersonate-User/-Group/-Uid/-Extra-* (kubectl --as): allowed by the `impersonate` verb.
-    req.user = await applyImpersonation(req.raw.headersDistinct, req.user, authorizer);
+    // headersDistinct keeps repeated Impersonate-Group headers apart (absent on injected requests).
+    req.user = await applyImpersonation(req.raw.headersDistinct ?? req.headers, req.user, authorizer);
     const ri = req.kube;
     const decision = await authorizer.authorize({ user: req.user, ...ri });
     if (!decision.allowed) {

@@ -1,7 +1,7 @@
 // Helpers shared by EtcdStorage and Cacher: resourceVersion handling, preconditions, continue tokens,
 // and the Status objects carried by watch ERROR events.
 import { badRequest, type KubeObject, type WatchEvent } from '@kubelab/api';
-import { StorageError, type Preconditions } from './interface.js';
+import { StorageError, type ListOptions, type Preconditions } from './interface.js';
 
 /** Minimal logger shape (pino-compatible). */
 export interface StorageLogger {
@@ -15,6 +15,38 @@ export const noopLogger: StorageLogger = { debug() {}, info() {}, warn() {}, err
 
 /** The annotation upstream puts on the bookmark that ends the initial events of a watch-list. */
 export const INITIAL_EVENTS_END_ANNOTATION = 'k8s.io/initial-events-end';
+
+export const LIST_EXPIRED = 'The resourceVersion for the provided list is too old.';
+export const CONTINUE_EXPIRED =
+  'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.';
+
+/**
+ * Which revision a list reads and from which key, as upstream's etcd3 store decides it: a continue
+ * token pins its own revision; resourceVersionMatch Exact pins the given one; NotOlderThan (and '')
+ * read the latest revision but require at least the given one, except that a legacy paged list with a
+ * resourceVersion and no match is pinned to it. revision 0 means "the latest".
+ */
+export function listRevisionOf(opts: ListOptions, prefix: string, paging: boolean): { revision: number; fromKey: string; minRevision: number; continuing: boolean } {
+  const rvString = opts.resourceVersion ?? '';
+  if (opts.continue) {
+    if (rvString !== '' && rvString !== '0') throw badRequest('specifying resource version is not allowed when using continue');
+    const decoded = decodeContinue(opts.continue, prefix);
+    return { revision: Math.max(decoded.revision, 0), fromKey: decoded.fromKey, minRevision: 0, continuing: true };
+  }
+  const rv = parseResourceVersion(rvString);
+  const match = opts.resourceVersionMatch ?? '';
+  switch (match) {
+    case 'Exact':
+      if (rv === 0) throw badRequest('resourceVersionMatch "Exact" is forbidden for resourceVersion "0"');
+      return { revision: rv, fromKey: prefix, minRevision: rv, continuing: false };
+    case 'NotOlderThan':
+      return { revision: 0, fromKey: prefix, minRevision: rv, continuing: false };
+    case '':
+      return { revision: paging && rv > 0 ? rv : 0, fromKey: prefix, minRevision: rv, continuing: false };
+    default:
+      throw badRequest(`unknown ResourceVersionMatch value: ${String(match)}`);
+  }
+}
 
 /** The JSON stored in etcd: the object without metadata.resourceVersion. */
 export function encodeForStorage(obj: KubeObject): string {

@@ -1,0 +1,4 @@
+import { MemoryStorage } from './memory.js';
+import { storageContract } from '../../../../test/fixtures/storage-contract.js';
+
+storageContract('MemoryStorage', () => new MemoryStorage());
