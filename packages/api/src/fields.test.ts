@@ -89,6 +89,14 @@ describe('matching', () => {
     expect(oneTermEqualSelector('spec.nodeName', 'n1').requiresExactMatch('spec.nodeName')).toBe('n1');
   });
 
+  it('does not read inherited members as fields', () => {
+    const f = { 'metadata.name': 'a' };
+    expect(parseFieldSelector('constructor=').matches(f)).toBe(true);
+    expect(parseFieldSelector('constructor!=').matches(f)).toBe(false);
+    expect(parseFieldSelector('toString=x').matches(f)).toBe(false);
+    expect(parseFieldSelector('__proto__!=').matches(f)).toBe(false);
+  });
+
   it('builds selectors', () => {
     expect(fieldSelectorFromSet({ b: '2', a: '1' }).toString()).toBe('a=1,b=2');
     expect(andFieldSelectors(oneTermEqualSelector('a', '1'), parseFieldSelector('b!=2')).toString()).toBe('a=1,b!=2');
@@ -184,6 +192,14 @@ describe('fieldsOf', () => {
 
 describe('validateFieldSelector', () => {
   const check = (resource: string, group: string, s: string) => validateFieldSelector(resource, group, parseFieldSelector(s));
+
+  it('refuses prototype member names as fields and as resources', () => {
+    expect(check('events', 'events.k8s.io', 'constructor=x')).toBe('field label not supported: constructor');
+    expect(check('events', 'events.k8s.io', 'toString=x')).toBe('field label not supported: toString');
+    expect(check('configmaps', '', '__proto__=x')).toBe('"__proto__" is not a known field selector: only "metadata.name", "metadata.namespace"');
+    expect(check('constructor', '', 'metadata.name=a')).toBeUndefined();
+    expect(check('constructor', '', 'constructor=a')).toBe('"constructor" is not a known field selector: only "metadata.name", "metadata.namespace"');
+  });
 
   it('accepts supported fields', () => {
     expect(check('pods', '', 'spec.nodeName=n1,status.phase!=Failed,metadata.namespace=ns')).toBeUndefined();

@@ -5,6 +5,7 @@
 
 import type { KubeObject } from './types.js';
 import { RESOURCES } from './resources.js';
+import { getOwn } from './own.js';
 
 export type FieldOperator = '=' | '!=';
 
@@ -63,7 +64,7 @@ class AndSelector implements FieldSelector {
   }
   matches(fields: Readonly<Record<string, string>>): boolean {
     return this.requirements.every((r) => {
-      const actual = Object.prototype.hasOwnProperty.call(fields, r.field) ? fields[r.field]! : '';
+      const actual = getOwn(fields, r.field) ?? '';
       return r.operator === '=' ? actual === r.value : actual !== r.value;
     });
   }
@@ -308,7 +309,7 @@ const conversions: Record<string, (label: string) => string> = {
   '/secrets': allowList(['type', 'metadata.namespace', 'metadata.name']),
   '/services': allowList(['metadata.namespace', 'metadata.name', 'spec.clusterIP', 'spec.type']),
   'events.k8s.io/events': (label) => {
-    const mapped = Object.prototype.hasOwnProperty.call(eventsV1Mapping, label) ? eventsV1Mapping[label] : undefined;
+    const mapped = getOwn(eventsV1Mapping, label);
     if (mapped === undefined) throw new Error(`field label not supported: ${label}`);
     return mapped;
   },
@@ -331,7 +332,7 @@ function defaultConversion(label: string): string {
  * field; the apiserver answers that with 400 BadRequest carrying the message.
  */
 export function convertFieldSelector(resource: string, group: string, sel: FieldSelector): FieldSelector {
-  const conv = conversions[`${group}/${resource}`] ?? defaultConversion;
+  const conv = getOwn(conversions, `${group}/${resource}`) ?? defaultConversion;
   return sel.transform((field, value) => [conv(field), value]);
 }
 

@@ -132,6 +132,25 @@ describe('matching', () => {
 
   it('does not see inherited properties as labels', () => {
     expect(parseSelector('constructor').matches({})).toBe(false);
+    for (const s of ['constructor', 'constructor=x', 'toString in (a)', 'hasOwnProperty>0', 'valueOf<9']) expect(parseSelector(s).matches({ app: 'web' }), s).toBe(false);
+    for (const s of ['!constructor', 'constructor!=x', 'toString notin (a)']) expect(parseSelector(s).matches({ app: 'web' }), s).toBe(true);
+    expect(parseSelector('constructor=x').matches({ constructor: 'x' })).toBe(true);
+    expect(parseSelector('constructor').matches({ constructor: 'y' })).toBe(true);
+    expect(selectorFromSet(JSON.parse('{"__proto__":"x"}')).matches({})).toBe(false);
+    expect(selectorFromSet(JSON.parse('{"__proto__":"x"}')).matches(JSON.parse('{"__proto__":"x"}'))).toBe(true);
+    expect(selectorFromLabelSelector({ matchExpressions: [{ key: 'constructor', operator: 'Exists' }] }).matches({})).toBe(false);
+  });
+
+  it('refuses a __proto__ key and an inherited operator name', () => {
+    expect(() => parseSelector('__proto__')).toThrow('name part must consist of alphanumeric characters');
+    expect(() => selectorFromLabelSelector({ matchExpressions: [{ key: 'a', operator: 'constructor' }] })).toThrow('"constructor" is not a valid label selector operator');
+    expect(() => selectorFromLabelSelector({ matchExpressions: [{ key: 'a', operator: 'toString' }] })).toThrow('"toString" is not a valid label selector operator');
+  });
+
+  it('parses equality requirements on constructor into own matchLabels', () => {
+    const ls = parseToLabelSelector('constructor=x,toString=y');
+    expect(Object.keys(ls.matchLabels!)).toEqual(['constructor', 'toString']);
+    expect(ls.matchLabels).toEqual({ constructor: 'x', toString: 'y' });
   });
 });
 

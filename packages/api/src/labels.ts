@@ -5,6 +5,7 @@
 import type { LabelSelector, LabelSelectorRequirement } from 'kubernetes-types/meta/v1';
 import type { FieldError } from './field-error.js';
 import { isQualifiedName, isValidLabelValue } from './validation/names.js';
+import { getOwn, hasOwn, setOwn } from './own.js';
 
 /** selection.Operator values, spelled as upstream spells them. */
 export type Operator = '!' | '=' | '==' | 'in' | '!=' | 'notin' | 'exists' | 'gt' | 'lt';
@@ -145,27 +146,23 @@ export function newRequirement(key: string, operator: Operator, values: readonly
   return Object.freeze({ key, operator, values: Object.freeze([...values]) });
 }
 
-function has(labels: Readonly<Record<string, string>> | undefined, key: string): boolean {
-  return labels !== undefined && Object.prototype.hasOwnProperty.call(labels, key);
-}
-
 /** Whether one requirement holds for a label set (upstream's Requirement.Matches). */
 export function requirementMatches(r: Requirement, labels: Readonly<Record<string, string>> | undefined): boolean {
   switch (r.operator) {
     case 'in':
     case '=':
     case '==':
-      return has(labels, r.key) && r.values.includes(labels![r.key]!);
+      return hasOwn(labels, r.key) && r.values.includes(labels![r.key]!);
     case 'notin':
     case '!=':
-      return !has(labels, r.key) || !r.values.includes(labels![r.key]!);
+      return !hasOwn(labels, r.key) || !r.values.includes(labels![r.key]!);
     case 'exists':
-      return has(labels, r.key);
+      return hasOwn(labels, r.key);
     case '!':
-      return !has(labels, r.key);
+      return !hasOwn(labels, r.key);
     case 'gt':
     case 'lt': {
-      if (!has(labels, r.key)) return false;
+      if (!hasOwn(labels, r.key)) return false;
       const actual = parseInt64(labels![r.key]!);
       if (actual === undefined || r.values.length !== 1) return false;
       const want = parseInt64(r.values[0]!);
@@ -528,7 +525,7 @@ export function selectorFromLabelSelector(ls: LabelSelector | null | undefined):
   const reqs: Requirement[] = [];
   for (const k of Object.keys(matchLabels).sort(compareStrings)) reqs.push(newRequirement(k, '=', [matchLabels[k]!]));
   for (const e of exprs) {
-    const op = Object.prototype.hasOwnProperty.call(opFromLabelSelectorOp, e.operator) ? opFromLabelSelectorOp[e.operator] : undefined;
+    const op = getOwn(opFromLabelSelectorOp, String(e.operator));
     if (!op) throw new Error(`${goQuote(String(e.operator ?? ''))} is not a valid label selector operator`);
     reqs.push(newRequirement(e.key, op, [...(e.values ?? [])]));
   }
@@ -559,7 +556,7 @@ export function parseToLabelSelector(s: string): LabelSelector {
     switch (r.operator) {
       case '=':
       case '==':
-        out.matchLabels[r.key] = r.values[0]!;
+        setOwn(out.matchLabels, r.key, r.values[0]!);
         continue;
       case 'gt':
       case 'lt':

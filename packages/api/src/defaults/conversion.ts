@@ -2,6 +2,7 @@
 // as-is, so these are applied together with the defaults to keep what the apiserver returns identical
 // (upstream pkg/apis/core/v1/conversion.go). All are idempotent.
 import type { Node, Pod, PodSpec, Secret } from 'kubernetes-types/core/v1';
+import { setOwn } from '../own.js';
 
 /**
  * serviceAccount is a deprecated alias of serviceAccountName: it fills serviceAccountName when that is
@@ -51,7 +52,7 @@ export function convertSecretStringData(secret: Secret): void {
   if (sd === undefined) return;
   if (Object.keys(sd).length > 0) {
     const data = (secret.data ??= {});
-    for (const [k, v] of Object.entries(sd)) data[k] = Buffer.from(v, 'utf8').toString('base64');
+    for (const [k, v] of Object.entries(sd)) setOwn(data, k, Buffer.from(v, 'utf8').toString('base64'));
   }
   delete secret.stringData;
 }

@@ -32,6 +32,7 @@ import type {
 } from 'kubernetes-types/core/v1';
 import { convertPodSpecServiceAccount } from './conversion.js';
 import { defaultImagePullPolicy } from './image.js';
+import { hasOwn, setOwn } from '../own.js';
 
 /** File mode 0644, the default of secret, configMap, downwardAPI and projected volumes. */
 export const DEFAULT_VOLUME_FILE_MODE = 0o644; // 420
@@ -70,8 +71,8 @@ function defaultRequestsFromLimits(c: Container): void {
   const requests = { ...(c.resources!.requests ?? {}) };
   let added = false;
   for (const [name, q] of Object.entries(limits)) {
-    if (!(name in requests)) {
-      requests[name] = q;
+    if (!hasOwn(requests, name)) {
+      setOwn(requests, name, q);
       added = true;
     }
   }
@@ -277,9 +278,9 @@ export function defaultLimitRangeItem(item: LimitRangeItem): void {
   if (item.type !== 'Container') return;
   const def = { ...(item.default ?? {}) };
   const defReq = { ...(item.defaultRequest ?? {}) };
-  for (const [k, q] of Object.entries(item.max ?? {})) if (!(k in def)) def[k] = q;
-  for (const [k, q] of Object.entries(def)) if (!(k in defReq)) defReq[k] = q;
-  for (const [k, q] of Object.entries(item.min ?? {})) if (!(k in defReq)) defReq[k] = q;
+  for (const [k, q] of Object.entries(item.max ?? {})) if (!hasOwn(def, k)) setOwn(def, k, q);
+  for (const [k, q] of Object.entries(def)) if (!hasOwn(defReq, k)) setOwn(defReq, k, q);
+  for (const [k, q] of Object.entries(item.min ?? {})) if (!hasOwn(defReq, k)) setOwn(defReq, k, q);
   // Empty maps are omitted when upstream serialises, so only set non-empty ones.
   if (Object.keys(def).length > 0) item.default = def;
   if (Object.keys(defReq).length > 0) item.defaultRequest = defReq;

@@ -10,6 +10,7 @@ import type { ManagedFieldsEntry, StatusCause } from 'kubernetes-types/meta/v1';
 import type { SchemaField, SchemaType } from '../schema/interface.js';
 import { StatusError } from '../errors.js';
 import { FieldSet, pathString, type FieldPath, type PathElement } from './fieldset.js';
+import { getOwn, hasOwn, setOwn } from '../own.js';
 import { deepCopy, deepEqual, isObject, type JsonObject, type JsonValue } from './json.js';
 
 export type ManagedFieldsOperation = 'Apply' | 'Update';
@@ -82,8 +83,8 @@ function itemKey(item: JsonValue, keys: readonly string[]): PathElement {
   const k: JsonObject = {};
   const obj = isObject(item) ? item : {};
   for (const name of [...keys].sort()) {
-    const v = obj[name] ?? KEY_DEFAULTS[name];
-    if (v !== undefined && v !== null) k[name] = v;
+    const v = getOwn(obj, name) ?? getOwn(KEY_DEFAULTS, name);
+    if (v !== undefined && v !== null) setOwn(k, name, v);
   }
   return `k:${JSON.stringify(k)}`;
 }
@@ -189,7 +190,7 @@ function compareFields(l: JsonValue, r: JsonValue, type: SchemaType | undefined,
   const ro = isObject(r) ? r : {};
   for (const k of new Set([...Object.keys(lo), ...Object.keys(ro)])) {
     const c = child(type, k);
-    compare(lo[k], ro[k], c.type, c.field, [...path, `f:${k}`], out);
+    compare(getOwn(lo, k), getOwn(ro, k), c.type, c.field, [...path, `f:${k}`], out);
   }
 }
 
@@ -205,7 +206,7 @@ function stripNulls(v: JsonValue): JsonValue {
   if (Array.isArray(v)) return v.map(stripNulls);
   if (isObject(v)) {
     const out: JsonObject = {};
-    for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = stripNulls(x);
+    for (const [k, x] of Object.entries(v)) if (x !== null) setOwn(out, k, stripNulls(x));
     return out;
   }
   return v;
@@ -240,7 +241,7 @@ function mergeFields(lhs: JsonValue, rhs: JsonValue, type: SchemaType | undefine
   if (!isObject(rhs)) return out;
   for (const [k, v] of Object.entries(rhs)) {
     const c = child(type, k);
-    out[k] = merge(out[k], v, c.type, c.field);
+    setOwn(out, k, merge(getOwn(out, k), v, c.type, c.field));
   }
   return out;
 }
@@ -254,10 +255,10 @@ function removePath(obj: JsonObject, path: FieldPath): void {
     const kind = pe.slice(0, 2);
     const body = pe.slice(2);
     if (kind === 'f:') {
-      if (!isObject(parent) || !(body in parent)) return;
+      if (!isObject(parent) || !hasOwn(parent, body)) return;
       if (last) {
         const prev = path[i - 1];
-        if (prev?.startsWith('k:') && body in (JSON.parse(prev.slice(2)) as object)) return;
+        if (prev?.startsWith('k:') && hasOwn(JSON.parse(prev.slice(2)) as object, body)) return;
         delete parent[body];
         return;
       }
@@ -266,7 +267,7 @@ function removePath(obj: JsonObject, path: FieldPath): void {
       let idx = -1;
       if (kind === 'k:') {
         const key = JSON.parse(body) as JsonObject;
-        idx = parent.findIndex((item) => isObject(item) && Object.entries(key).every(([k, v]) => deepEqual(item[k] ?? KEY_DEFAULTS[k], v)));
+        idx = parent.findIndex((item) => isObject(item) && Object.entries(key).every(([k, v]) => deepEqual(getOwn(item, k) ?? getOwn(KEY_DEFAULTS, k), v)));
       } else if (kind === 'v:') {
         const want = JSON.parse(body) as JsonValue;
         idx = parent.findIndex((v) => deepEqual(v, want));

@@ -1,5 +1,6 @@
 // A tiny hand-built SchemaType vocabulary for the patch tests (and anyone else who needs a schema
 // without the generated one): objects with fields, maps, arrays and scalars.
+import { getOwn } from '../own.js';
 import type { SchemaField, SchemaKind, SchemaType } from '../schema/interface.js';
 
 export type FieldSpec = SchemaType | (Omit<SchemaField, 'type'> & { type: SchemaType });
@@ -27,7 +28,7 @@ export function objectType(name: string, fields: () => Record<string, FieldSpec>
   return {
     name,
     kind: 'object',
-    property: (n) => all()[n],
+    property: (n) => getOwn(all(), n),
     propertyNames: () => Object.keys(all()),
   };
 }

@@ -1,6 +1,7 @@
 // Sets of field paths, as structured-merge-diff's fieldpath.Set, and their FieldsV1 encoding
 // (`{"f:spec":{"f:containers":{"k:{\"name\":\"web\"}":{".":{},"f:image":{}}}}}`).
 // A path is a list of path elements: `f:<field>`, `k:<json of key fields>`, `v:<json value>`, `i:<index>`.
+import { getOwn, setOwn } from '../own.js';
 import { goFormat } from './json.js';
 
 export type PathElement = string;
@@ -66,8 +67,9 @@ export class FieldSet {
     for (const p of this.list()) {
       let node = root;
       for (const pe of p) {
-        node[pe] ??= {};
-        node = node[pe] as Record<string, unknown>;
+        let next = getOwn(node, pe) as Record<string, unknown> | undefined;
+        if (next === undefined) setOwn(node, pe, (next = {}));
+        node = next;
       }
       node['.'] = {};
     }
@@ -76,7 +78,7 @@ export class FieldSet {
       const keys = Object.keys(n);
       if (keys.length === 1 && keys[0] === '.') return {};
       const out: Record<string, unknown> = {};
-      for (const k of keys.sort(compareElements)) out[k] = k === '.' ? {} : tidy(n[k] as Record<string, unknown>);
+      for (const k of keys.sort(compareElements)) setOwn(out, k, k === '.' ? {} : tidy(n[k] as Record<string, unknown>));
       return out;
     };
     return tidy(root);

@@ -13,4 +13,6 @@ export {
   type ManagedResult,
   type ManagedFieldsOperation,
 } from './apply.js';
+export { mergePatch } from './merge.js';
+export { applyJSONPatch } from './json-patch.js';
 export { FieldSet, pathString, type FieldPath, type PathElement } from './fieldset.js';

@@ -4,6 +4,7 @@
 // strategy and merge key; where there is none (unknown types, e.g. inside a RawExtension) maps merge
 // and lists are replaced, as in a JSON merge patch.
 import type { SchemaType } from '../schema/interface.js';
+import { getOwn, hasOwn, setOwn } from '../own.js';
 import { deepCopy, deepEqual, goFormat, goTypeName, isObject, type JsonObject, type JsonValue } from './json.js';
 
 const DIRECTIVE = '$patch';
@@ -129,7 +130,7 @@ function sliceElementKind(...lists: (JsonValue[] | undefined)[]): Kind {
 }
 
 function itemKey(item: unknown, mergeKey: string, kind: Kind): unknown {
-  if (kind === 'map') return isObject(item) ? item[mergeKey] : undefined;
+  if (kind === 'map') return isObject(item) ? getOwn(item, mergeKey) : undefined;
   return item;
 }
 
@@ -142,7 +143,7 @@ function validateMergeKeyInLists(mergeKey: string, ...lists: JsonValue[][]): voi
   for (const list of lists) {
     for (const item of list) {
       if (!isObject(item)) errBadArgType('map', item);
-      if (!(mergeKey in item)) errNoMergeKey(item, mergeKey);
+      if (!hasOwn(item, mergeKey)) errNoMergeKey(item, mergeKey);
     }
   }
 }
@@ -209,7 +210,7 @@ function partitionMaps(list: JsonValue[], by: JsonValue[], mergeKey: string): { 
   const serverOnly: JsonValue[] = [];
   for (const v of list) {
     if (!isObject(v)) errBadArgType('map', v);
-    if (!(mergeKey in v)) errNoMergeKey(v, mergeKey);
+    if (!hasOwn(v, mergeKey)) errNoMergeKey(v, mergeKey);
     (findByKey(by, mergeKey, v[mergeKey]!) ? inPatch : serverOnly).push(v);
   }
   return { inPatch, serverOnly };
@@ -219,7 +220,7 @@ function findByKey(list: JsonValue[], key: string, value: JsonValue): { item: Js
   for (let i = 0; i < list.length; i++) {
     const v = list[i];
     if (!isObject(v)) fail(`value for key ${i} is not a map`);
-    if (key in v && same(v[key], value)) return { item: v, index: i };
+    if (hasOwn(v, key) && same(v[key], value)) return { item: v, index: i };
   }
   return undefined;
 }
@@ -242,13 +243,13 @@ function sortScalars(list: JsonValue[]): JsonValue[] {
 /** Removes `$patch` maps (and list items), returning keep=false when the value itself is a directive. */
 function removeDirectives(v: JsonValue): { value: JsonValue; keep: boolean } {
   if (isObject(v)) {
-    if (DIRECTIVE in v) return { value: null, keep: false };
+    if (hasOwn(v, DIRECTIVE)) return { value: null, keep: false };
     const out: JsonObject = {};
     for (const [k, x] of Object.entries(v)) {
       // Directive keys carry no data; upstream's typed decode would drop them.
       if (k.startsWith('$')) continue;
       const r = removeDirectives(x);
-      if (r.keep) out[k] = r.value;
+      if (r.keep) setOwn(out, k, r.value);
     }
     return { value: out, keep: true };
   }
@@ -306,11 +307,11 @@ function handleDirectiveInMergeMap(directive: JsonValue, patch: JsonObject): Jso
 }
 
 function applyRetainKeysDirective(original: JsonObject, patch: JsonObject, opts: MergeOptions): void {
-  if (!(RETAIN_KEYS in patch)) return;
+  if (!hasOwn(patch, RETAIN_KEYS)) return;
   const retain = patch[RETAIN_KEYS]!;
   delete patch[RETAIN_KEYS];
   if (!opts.mergeParallelList) {
-    if (RETAIN_KEYS in original) {
+    if (hasOwn(original, RETAIN_KEYS)) {
       if (!deepEqual(original[RETAIN_KEYS], retain)) {
         fail(`${goFormat(original[RETAIN_KEYS])} and ${goFormat(retain)} are not deep equal: this may happen when calculating the 3-way diff patch`);
       }
@@ -335,7 +336,7 @@ function validatePatchWithSetOrderList(patchList: JsonValue[], setOrder: JsonVal
   let s = 0;
   while (p < nonDelete.length && s < setOrder.length) {
     const item = nonDelete[p]!;
-    if (isObject(item) && DIRECTIVE in item) {
+    if (isObject(item) && hasOwn(item, DIRECTIVE)) {
       p++;
       continue;
     }
@@ -351,8 +352,8 @@ function mergeKeyValueEqual(left: JsonValue, right: JsonValue, mergeKey: string)
   if (!mergeKey) return same(left, right);
   if (!isObject(left)) errBadArgType('map', left);
   if (!isObject(right)) errBadArgType('map', right);
-  if (!(mergeKey in left)) errNoMergeKey(left, mergeKey);
-  if (!(mergeKey in right)) errNoMergeKey(right, mergeKey);
+  if (!hasOwn(left, mergeKey)) errNoMergeKey(left, mergeKey);
+  if (!hasOwn(right, mergeKey)) errNoMergeKey(right, mergeKey);
   return same(left[mergeKey], right[mergeKey]);
 }
 
@@ -362,17 +363,17 @@ function mergePatchIntoOriginal(original: JsonObject, patch: JsonObject, type: S
     if (!key.startsWith(SET_ELEMENT_ORDER)) continue;
     const order = patch[key]!;
     if (!opts.mergeParallelList) {
-      if (key in original) {
+      if (hasOwn(original, key)) {
         if (!deepEqual(original[key], order)) fail(ErrBadPatchFormatForSetElementOrderList);
       } else {
-        original[key] = order;
+        setOwn(original, key, order);
       }
     }
     delete patch[key];
     if (!Array.isArray(order)) errBadArgType('slice', order);
     const listKey = extractKey(key, SET_ELEMENT_ORDER);
-    const foundOriginal = listKey in original;
-    const foundPatch = listKey in patch;
+    const foundOriginal = hasOwn(original, listKey);
+    const foundPatch = hasOwn(patch, listKey);
     let originalList: JsonValue[] = [];
     let patchList: JsonValue[] = [];
     if (foundOriginal) {
@@ -397,13 +398,13 @@ function mergePatchIntoOriginal(original: JsonObject, patch: JsonObject, type: S
 
     const { inPatch, serverOnly } = meta.mergeKey ? partitionMaps(merged, order, meta.mergeKey) : partitionPrimitives(merged, order);
     const kind = sliceElementKind(originalList, patchList);
-    original[listKey] = normalizeElementOrder(inPatch, serverOnly, order, originalList, meta.mergeKey, kind);
+    setOwn(original, listKey, normalizeElementOrder(inPatch, serverOnly, order, originalList, meta.mergeKey, kind));
     delete patch[listKey];
   }
 }
 
 function mergeMap(original: JsonObject | null, patch: JsonObject, type: SchemaType | undefined, opts: MergeOptions): JsonObject {
-  if (DIRECTIVE in patch) return handleDirectiveInMergeMap(patch[DIRECTIVE]!, patch);
+  if (hasOwn(patch, DIRECTIVE)) return handleDirectiveInMergeMap(patch[DIRECTIVE]!, patch);
   const out: JsonObject = original ?? {};
   applyRetainKeysDirective(out, patch, opts);
   mergePatchIntoOriginal(out, patch, type, opts);
@@ -413,7 +414,7 @@ function mergeMap(original: JsonObject | null, patch: JsonObject, type: SchemaTy
     let isDeleteList = false;
     if (rawKey.startsWith(DELETE_FROM_PRIMITIVE_LIST)) {
       if (!opts.mergeParallelList) {
-        out[rawKey] = patchV;
+        setOwn(out, rawKey, patchV);
         continue;
       }
       k = extractKey(rawKey, DELETE_FROM_PRIMITIVE_LIST);
@@ -425,11 +426,11 @@ function mergeMap(original: JsonObject | null, patch: JsonObject, type: SchemaTy
       if (opts.ignoreUnmatchedNulls) continue;
     }
 
-    if (!(k in out) || typeTag(out[k]) !== typeTag(patchV)) {
+    if (!hasOwn(out, k) || typeTag(out[k]) !== typeTag(patchV)) {
       if (!isDeleteList) {
         if (opts.ignoreUnmatchedNulls) discardNullValues(patchV);
         const r = removeDirectives(patchV);
-        if (r.keep) out[k] = r.value;
+        if (r.keep) setOwn(out, k, r.value);
         else delete out[k];
       }
       continue;
@@ -439,14 +440,14 @@ function mergeMap(original: JsonObject | null, patch: JsonObject, type: SchemaTy
     if (isObject(current)) {
       const meta = lookupForMap(type, k);
       const { strategy } = extractRetainKeysPatchStrategy(meta.strategies);
-      out[k] = strategy === REPLACE ? (patchV as JsonObject) : mergeMap(current, patchV as JsonObject, meta.sub, opts);
+      setOwn(out, k, strategy === REPLACE ? (patchV as JsonObject) : mergeMap(current, patchV as JsonObject, meta.sub, opts));
     } else if (Array.isArray(current)) {
       const meta = lookupForSlice(type, k);
       const { strategy } = extractRetainKeysPatchStrategy(meta.strategies);
-      out[k] = mergeSliceHandler(current, patchV as JsonValue[], meta.sub, strategy, meta.mergeKey, isDeleteList, opts);
+      setOwn(out, k, mergeSliceHandler(current, patchV as JsonValue[], meta.sub, strategy, meta.mergeKey, isDeleteList, opts));
     } else {
       const r = removeDirectives(patchV);
-      if (r.keep) out[k] = r.value;
+      if (r.keep) setOwn(out, k, r.value);
       else delete out[k];
     }
   }
@@ -483,17 +484,17 @@ function mergeSliceWithSpecialElements(original: JsonValue[], patch: JsonValue[]
   let replace = false;
   for (const v of patch) {
     const m = v as JsonObject;
-    if (!(DIRECTIVE in m)) {
+    if (!hasOwn(m, DIRECTIVE)) {
       plain.push(v);
       continue;
     }
     const directive = m[DIRECTIVE];
     if (directive === DELETE) {
-      if (!(mergeKey in m)) errNoMergeKey(m, mergeKey);
+      if (!hasOwn(m, mergeKey)) errNoMergeKey(m, mergeKey);
       const value = m[mergeKey]!;
       original = original.filter((o) => {
         if (!isObject(o)) fail(`value for key ${original.indexOf(o)} is not a map`);
-        return !(mergeKey in o && same(o[mergeKey], value));
+        return !(hasOwn(o, mergeKey) && same(o[mergeKey], value));
       });
     } else if (directive === REPLACE) {
       replace = true;
@@ -510,7 +511,7 @@ function mergeSliceWithoutSpecialElements(original: JsonValue[], patch: JsonValu
   const out = [...original];
   for (const v of patch) {
     const m = v as JsonObject;
-    if (!(mergeKey in m)) errNoMergeKey(m, mergeKey);
+    if (!hasOwn(m, mergeKey)) errNoMergeKey(m, mergeKey);
     const found = findByKey(out, mergeKey, m[mergeKey]!);
     if (found) {
       out[found.index] = mergeMap(found.item, m, elem, opts);
@@ -547,8 +548,8 @@ function diffMaps(original: JsonObject, modified: JsonObject, type: SchemaType |
   const retainKeys: JsonValue[] = [];
   for (const [key, modifiedValue] of Object.entries(modified)) {
     if (opts.buildRetainKeysDirective && modifiedValue !== null) retainKeys.push(key);
-    if (!(key in original)) {
-      if (!opts.ignoreChangesAndAdditions) patch[key] = modifiedValue;
+    if (!hasOwn(original, key)) {
+      if (!opts.ignoreChangesAndAdditions) setOwn(patch, key, modifiedValue);
       continue;
     }
     const originalValue = original[key]!;
@@ -558,37 +559,37 @@ function diffMaps(original: JsonObject, modified: JsonObject, type: SchemaType |
       continue;
     }
     if (typeTag(originalValue) !== typeTag(modifiedValue)) {
-      if (!opts.ignoreChangesAndAdditions) patch[key] = modifiedValue;
+      if (!opts.ignoreChangesAndAdditions) setOwn(patch, key, modifiedValue);
       continue;
     }
     if (isObject(originalValue)) {
       const meta = lookupForMap(type, key);
       const { retainKeys: rk, strategy } = extractRetainKeysPatchStrategy(meta.strategies);
       if (strategy === REPLACE) {
-        if (!opts.ignoreChangesAndAdditions && !deepEqual(originalValue, modifiedValue)) patch[key] = modifiedValue;
+        if (!opts.ignoreChangesAndAdditions && !deepEqual(originalValue, modifiedValue)) setOwn(patch, key, modifiedValue);
       } else {
         const p = diffMaps(originalValue, modifiedValue as JsonObject, meta.sub, { ...opts, buildRetainKeysDirective: rk });
-        if (Object.keys(p).length > 0) patch[key] = p;
+        if (Object.keys(p).length > 0) setOwn(patch, key, p);
       }
     } else if (Array.isArray(originalValue)) {
       const meta = lookupForSlice(type, key);
       const { retainKeys: rk, strategy } = extractRetainKeysPatchStrategy(meta.strategies);
       if (strategy === MERGE) {
         const d = diffLists(originalValue, modifiedValue as JsonValue[], meta.sub, meta.mergeKey, { ...opts, buildRetainKeysDirective: rk });
-        if (d.patch.length > 0) patch[key] = d.patch;
+        if (d.patch.length > 0) setOwn(patch, key, d.patch);
         if (d.deletions.length > 0) patch[`${DELETE_FROM_PRIMITIVE_LIST}/${key}`] = d.deletions;
         if (d.order.length > 0) patch[`${SET_ELEMENT_ORDER}/${key}`] = d.order;
       } else if (!opts.ignoreChangesAndAdditions && !deepEqual(originalValue, modifiedValue)) {
-        patch[key] = modifiedValue;
+        setOwn(patch, key, modifiedValue);
       }
     } else if (!opts.ignoreChangesAndAdditions && !deepEqual(originalValue, modifiedValue)) {
-      patch[key] = modifiedValue;
+      setOwn(patch, key, modifiedValue);
     }
   }
   if (!opts.ignoreDeletions) {
-    for (const key of Object.keys(original)) if (!(key in modified)) patch[key] = null;
+    for (const key of Object.keys(original)) if (!hasOwn(modified, key)) setOwn(patch, key, null);
   }
-  const hasAdditionalNewField = Object.entries(original).some(([k, v]) => v !== null && !(k in modified));
+  const hasAdditionalNewField = Object.entries(original).some(([k, v]) => v !== null && !hasOwn(modified, k));
   if (retainKeys.length > 0 && (Object.keys(patch).length > 0 || hasAdditionalNewField)) {
     patch[RETAIN_KEYS] = sortScalars(retainKeys);
   }
@@ -649,7 +650,7 @@ function sortByMergeKey(list: JsonValue[], mergeKey: string): JsonObject[] {
   return list
     .map((v) => {
       if (!isObject(v)) errBadArgType('map', v);
-      if (!(mergeKey in v)) errNoMergeKey(v, mergeKey);
+      if (!hasOwn(v, mergeKey)) errNoMergeKey(v, mergeKey);
       return v;
     })
     .sort((a, b) => {
@@ -672,7 +673,7 @@ function diffListsOfMaps(original: JsonValue[], modified: JsonValue[], elem: Sch
     if (os !== undefined && ms !== undefined && os === ms) {
       const p = diffMaps(o[i]!, m[j]!, elem, opts);
       if (Object.keys(p).length > 0) {
-        p[mergeKey] = m[j]![mergeKey]!;
+        setOwn(p, mergeKey, m[j]![mergeKey]!);
         patch.push(p);
       }
       i++;
@@ -721,7 +722,7 @@ export function createThreeWayMergePatch(original: object | null, modified: obje
 
 function mapsHaveConflicts(left: JsonObject, right: JsonObject, type: SchemaType | undefined): boolean {
   for (const [key, lv] of Object.entries(left)) {
-    if (key === DIRECTIVE || key === RETAIN_KEYS || !(key in right)) continue;
+    if (key === DIRECTIVE || key === RETAIN_KEYS || !hasOwn(right, key)) continue;
     const rv = right[key]!;
     if (key.startsWith(SET_ELEMENT_ORDER) || key.startsWith(DELETE_FROM_PRIMITIVE_LIST)) continue;
     if (typeTag(lv) !== typeTag(rv)) return true;

@@ -3,6 +3,7 @@
 import { fieldErrors, type FieldError } from '../field-error.js';
 import { Quantity, ERR_QUANTITY_FORMAT } from '../quantity.js';
 import { isDNS1123Label, isDNS1123Subdomain, isDNS1035Label, isQualifiedName, isValidLabelValue, isValidPortName, isValidPortNum } from './names.js';
+import { hasOwn } from '../own.js';
 
 export type FieldErrorList = FieldError[];
 
@@ -113,9 +114,9 @@ export function selectorIsEmpty(sel: LabelSelectorLike | undefined | null): bool
 export function selectorMatches(sel: LabelSelectorLike | undefined | null, labels: Record<string, string> | undefined): boolean {
   if (!sel) return false;
   const l = labels ?? {};
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (!hasOwn(l, k) || l[k] !== v) return false;
   for (const req of asArray(sel.matchExpressions)) {
-    const has = Object.prototype.hasOwnProperty.call(l, req.key);
+    const has = hasOwn(l, req.key);
     const vals = asArray(req.values);
     switch (req.operator) {
       case 'In':

@@ -1,7 +1,7 @@
 // Impersonation (`kubectl --as`, `--as-group`, `--as-uid`): the Impersonate-User, -Group, -Uid and
 // -Extra-<key> headers switch the request's user after the authenticated requestor has been
 // authorized for verb "impersonate" on each thing it asks to be (upstream's WithImpersonation filter).
-import { forbidden, internal } from '@kubelab/api';
+import { forbidden, getOwn, internal, setOwn } from '@kubelab/api';
 import type { AuthorizationAttributes, Authorizer, UserInfo } from './authn.js';
 import { AUTHENTICATED_GROUP } from './token.js';
 import { serviceAccountGroups, makeServiceAccountUsername, splitServiceAccountUsername } from './serviceaccount.js';
@@ -123,9 +123,13 @@ export async function applyImpersonation(headers: Headers, user: UserInfo, autho
       case 'Group':
         groups.push(r.name);
         break;
-      case 'UserExtra':
-        (extra[r.key] ??= []).push(r.value);
+      case 'UserExtra': {
+        // Extra keys come from header names (`Impersonate-Extra-constructor`): own keys only.
+        const values = getOwn(extra, r.key);
+        if (values) values.push(r.value);
+        else setOwn(extra, r.key, [r.value]);
         break;
+      }
       case 'UID':
         uid = r.name;
         break;

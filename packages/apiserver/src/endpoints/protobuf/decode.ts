@@ -5,6 +5,7 @@
 // Go's marshaller writes every non-pointer field, even when empty, while JSON omits empty values
 // (omitempty). So after decoding, zero values are dropped unless the schema marks the field 'k' (a Go
 // pointer, where a present zero means something, such as `replicas: 0`, or a field without omitempty).
+import { setOwn } from '@kubelab/api';
 import { KINDS, LIST_WRAPPERS, MESSAGES, type FieldSpec } from './schema.js';
 import { ProtobufError, WIRE_BYTES, WIRE_FIXED32, WIRE_FIXED64, WIRE_VARINT, WireReader, readFields, type WireField } from './wire.js';
 
@@ -205,7 +206,7 @@ export function decodeMessage(type: string, buf: Buffer, where = type, depth = 0
     if (flags.includes('m')) {
       const map = (out[name] ??= {}) as Json;
       const [k, v] = decodeMapEntry(spec, f, where, depth);
-      map[k] = v;
+      setOwn(map, k, v); // map keys are data: `__proto__` stays a key
       continue;
     }
     if (isMessageType(ftype)) {
