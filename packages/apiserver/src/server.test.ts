@@ -40,14 +40,15 @@ describe('apiserver in-process on MemoryStorage', () => {
     const rv = created.json().metadata.resourceVersion;
 
     const got = await request('GET', '/api/v1/namespaces/default/configmaps/web');
+    const live = got.json() as Record<string, unknown>;
     expect(got.json()).toMatchObject({ metadata: { name: 'web', namespace: 'default', resourceVersion: rv }, data: { a: '1' } });
 
     const list = await request('GET', '/api/v1/namespaces/default/configmaps');
     expect(list.json()).toMatchObject({ kind: 'ConfigMapList', items: [{ metadata: { name: 'web' } }] });
 
-    const updated = await request('PUT', '/api/v1/namespaces/default/configmaps/web', { ...got.json(), data: { a: '2' } });
+    const updated = await request('PUT', '/api/v1/namespaces/default/configmaps/web', { ...live, data: { a: '2' } });
     expect(updated.statusCode).toBe(200);
-    const stale = await request('PUT', '/api/v1/namespaces/default/configmaps/web', { ...got.json(), data: { a: '3' } });
+    const stale = await request('PUT', '/api/v1/namespaces/default/configmaps/web', { ...live, data: { a: '3' } });
     expect(stale.statusCode).toBe(409);
     expect(stale.json()).toMatchObject({ kind: 'Status', reason: 'Conflict', code: 409 });
   });
