@@ -4,16 +4,8 @@
 // park the pod until a cluster event its rejecting plugins care about.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { findResource, isNotFound, type KubeObject } from '@kubelab/api';
-import {
-  createSecureServer,
-  okHandler,
-  silentLogger,
-  SubjectAccessReviewAuthorizer,
-  TokenReviewAuthenticator,
-  withPrivilegedGroups,
-  type Logger,
-} from '@kubelab/component-base';
+import { findResource, isNotFound, rfc3339, type KubeObject } from '@kubelab/api';
+import { createSecureServer, delegatingAuth, DELEGATED_AUTH_CLIENT, DELEGATED_AUTH_TIMEOUT_MS, okHandler, silentLogger, type Logger } from '@kubelab/component-base';
 import {
   LeaderElector,
   RestClient,
@@ -32,7 +24,7 @@ import { FitError } from './framework/fit-error.js';
 import { CycleState, type ClusterEvent } from './framework/interface.js';
 import { PodInfo } from './framework/node-info.js';
 import { Framework, type NodeDecision } from './framework/runtime.js';
-import { Limiter } from './limiter.js';
+import { KeyedWrites, Limiter } from './limiter.js';
 import { SchedulerMetrics } from './metrics.js';
 import type { PreemptionHandle } from './plugins/default-preemption.js';
 import { buildPlugins } from './plugins/registry.js';
@@ -54,6 +46,8 @@ export interface SchedulerOptions {
   events?: EventSink;
   /** Concurrent binding requests (upstream binds every pod in its own goroutine). */
   bindingParallelism?: number;
+  /** Client for the secure port's TokenReviews and SubjectAccessReviews (default: its own, from the kubeconfig). */
+  authClient?: RestClient;
 }
 
 function isAssigned(pod: Pod): boolean {
@@ -63,9 +57,16 @@ function isTerminal(pod: Pod): boolean {
   return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 }
 
-/** Did anything but status (and bookkeeping metadata) change? (upstream's isPodUpdated) */
+/**
+ * Did anything but status (and bookkeeping metadata) change? (upstream's isPodUpdated) The decision
+ * record is the scheduler's own write: it must not send the pod back to be retried.
+ */
 function podSpecOrMetaChanged(a: Pod, b: Pod): boolean {
-  const strip = (p: Pod) => JSON.stringify({ ...p, status: undefined, metadata: { ...p.metadata, resourceVersion: undefined, managedFields: undefined, generation: undefined } });
+  const strip = (p: Pod) => {
+    const annotations = p.metadata?.annotations && { ...p.metadata.annotations, [DECISION_ANNOTATION]: undefined };
+    const metadata = { ...p.metadata, annotations, resourceVersion: undefined, managedFields: undefined, generation: undefined };
+    return JSON.stringify({ ...p, status: undefined, metadata });
+  };
   return strip(a) !== strip(b);
 }
 
@@ -94,6 +95,10 @@ export class Scheduler {
   private readonly log: Logger;
   private readonly events: EventSink;
   private readonly binder: Limiter;
+  /** PodScheduled conditions and decision records: coalesced per pod, dropped when the pod goes. */
+  private readonly writes: KeyedWrites;
+  private readonly writer = new Limiter(8);
+  private authClient?: RestClient;
   private factory?: SharedInformerFactory;
   private podInformer?: Informer<Pod & KubeObject>;
   private server?: { port(): number; close(): Promise<void> };
@@ -118,6 +123,11 @@ export class Scheduler {
         onError: (err) => this.log.warn({ err: (err as Error).message }, 'Failed to write event'),
       });
     this.binder = new Limiter(opts.bindingParallelism ?? 64);
+    this.writes = new KeyedWrites(this.writer, (err, pod) => {
+      if (isNotFound(err)) this.log.debug?.({ pod }, 'Pod is gone; dropped a write about it');
+      else this.log.warn({ pod, err: (err as Error).message }, 'Error updating pod');
+    });
+    this.authClient = opts.authClient;
     for (const profile of config.profiles) {
       const { plugins, weights } = buildPlugins(profile, {
         preemption: () => this.preemptionHandle(this.frameworks.get(profile.schedulerName)!),
@@ -205,9 +215,11 @@ export class Scheduler {
     await this.loopDone;
     await this.factory?.shutdown();
     await this.binder.idle();
+    await this.writer.idle();
     await this.events.flush();
     await this.server?.close();
     this.client.close();
+    this.authClient?.close();
   }
 
   private async serve(): Promise<void> {
@@ -233,15 +245,16 @@ export class Scheduler {
       this.server = { port: () => (server.address() as AddressInfo).port, close: () => new Promise<void>((r) => server.close(() => r())) };
       return;
     }
-    // Delegated authentication and authorization through the kube-apiserver; client certificates are
-    // checked against the cluster CA of the kubeconfig.
-    const post = (path: string, body: object) => this.client.request({ method: 'POST', path, body });
+    // Delegated authentication and authorization through the kube-apiserver, on a client of their own
+    // (as upstream's delegating authn/authz clientset): a throttled scheduling client must not starve
+    // /metrics. Client certificates are checked against the cluster CA of the kubeconfig.
+    const authClient = (this.authClient ??= new RestClient({ ...this.client.config, ...DELEGATED_AUTH_CLIENT, userAgent: 'kube-scheduler/delegated-auth' }));
+    const post = (path: string, body: object) => authClient.request({ method: 'POST', path, body, signal: AbortSignal.timeout(DELEGATED_AUTH_TIMEOUT_MS) });
     this.server = await createSecureServer({
       bindAddress: this.config.bindAddress,
       port: this.config.securePort,
       clientCA: this.client.config.ca,
-      authenticator: new TokenReviewAuthenticator({ post }),
-      authorizer: withPrivilegedGroups(new SubjectAccessReviewAuthorizer({ post })),
+      ...delegatingAuth(post),
       handlers,
       logger: this.log,
     });
@@ -277,6 +290,34 @@ export class Scheduler {
     this.running = false;
   }
 
+  /**
+   * A pending pod was deleted, is terminating or got bound: out of every sub-queue now (an attempt in
+   * flight is not requeued), and its status writes not yet sent are dropped.
+   */
+  private podLeftQueue(pod: Pod): void {
+    this.queue.delete(pod);
+    // A bound pod keeps its decision record; a deleted or terminating one gets no more writes.
+    this.writes.forget(podKey(pod), isAssigned(pod) && !pod.metadata?.deletionTimestamp ? 'status' : undefined);
+  }
+
+  /**
+   * The informer's copy of a pod if it still waits for this scheduler (upstream's skipPodSchedule and
+   * the lister check before requeueing): undefined once it is deleted, terminating or bound. Without
+   * informers (unit tests) the given copy stands.
+   */
+  private pendingCopy(pod: Pod): Pod | undefined {
+    const cur = this.currentCopy(pod);
+    return cur && !isAssigned(cur) && !cur.metadata?.deletionTimestamp ? cur : undefined;
+  }
+
+  /** The informer's copy of this very pod (same uid), if it still exists. */
+  private currentCopy(pod: Pod): Pod | undefined {
+    if (!this.podInformer) return pod;
+    const cur = this.podInformer.lister.get(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '') as Pod | undefined;
+    if (!cur || (pod.metadata?.uid && cur.metadata?.uid && cur.metadata.uid !== pod.metadata.uid)) return undefined;
+    return cur;
+  }
+
   private responsibleFor(pod: Pod): boolean {
     return this.frameworks.has(pod.spec?.schedulerName ?? 'default-scheduler');
   }
@@ -296,7 +337,7 @@ export class Scheduler {
       },
       onUpdate: (old, pod) => {
         if (isAssigned(pod)) {
-          if (!isAssigned(old)) this.queue.delete(pod);
+          if (!isAssigned(old)) this.podLeftQueue(pod);
           if (isTerminal(pod)) {
             this.cache.removePod(pod);
             if (!isTerminal(old)) this.moveAll({ resource: 'AssignedPod', action: 'Delete' });
@@ -308,14 +349,14 @@ export class Scheduler {
           return;
         }
         if (!this.responsibleFor(pod)) return;
-        if (pod.metadata.deletionTimestamp) return this.queue.delete(pod);
+        if (pod.metadata.deletionTimestamp) return this.podLeftQueue(pod);
         if (podSpecOrMetaChanged(old, pod)) this.queue.update(pod);
       },
       onDelete: (pod) => {
         if (isAssigned(pod)) {
           this.cache.removePod(pod);
           this.moveAll({ resource: 'AssignedPod', action: 'Delete' });
-        } else this.queue.delete(pod);
+        } else this.podLeftQueue(pod);
       },
     });
     nodes.addEventHandler({
@@ -341,9 +382,9 @@ export class Scheduler {
 
   /** One scheduling cycle for one pod (upstream's ScheduleOne). */
   async scheduleOne(qpi: QueuedPodInfo): Promise<void> {
-    const cached = this.podInformer?.lister.get(qpi.info.pod.metadata?.namespace ?? '', qpi.info.pod.metadata?.name ?? '');
-    const pod = (cached ?? qpi.info.pod) as Pod;
-    if ((this.podInformer && !cached) || isAssigned(pod) || pod.metadata?.deletionTimestamp || this.cache.isAssumed(qpi.key)) {
+    // Deleted, terminating, bound or assumed pods are not attempted (upstream's skipPodSchedule).
+    const pod = this.pendingCopy(qpi.info.pod);
+    if (!pod || this.cache.isAssumed(qpi.key)) {
       this.queue.done(qpi.key);
       return;
     }
@@ -415,7 +456,9 @@ export class Scheduler {
       this.moveAll({ resource: 'AssignedPod', action: 'Delete' });
       this.metrics.scheduleAttempts.inc({ result: 'error', profile });
       if (isNotFound(err)) {
+        // The pod was deleted meanwhile: nothing to retry, and nothing to write about it.
         this.queue.done(qpi.key);
+        this.writes.forget(qpi.key);
         return;
       }
       this.log.warn({ pod: qpi.key, node: nodeName, err: (err as Error).message }, 'Failed to bind pod');
@@ -432,23 +475,48 @@ export class Scheduler {
   }
 
   private handleFailure(qpi: QueuedPodInfo, pod: Pod, message: string, reason: string, nominated: string | undefined, error: boolean): void {
+    if (!this.pendingCopy(pod)) {
+      // Deleted or bound while it was being tried (upstream checks its lister before requeueing).
+      this.queue.done(qpi.key);
+      return;
+    }
     this.log.info({ pod: qpi.key, err: message }, 'Unable to schedule pod; waiting');
     this.events.emit(pod, 'Warning', 'FailedScheduling', message);
     this.queue.addUnschedulable(qpi, { error });
-    void this.updatePodStatus(pod, { type: 'PodScheduled', status: 'False', reason, message }, nominated).catch((err) =>
-      this.log.warn({ pod: qpi.key, err: (err as Error).message }, 'Error updating pod'),
-    );
+    this.updatePodStatus(pod, { type: 'PodScheduled', status: 'False', reason, message }, nominated);
   }
 
-  /** Writes the PodScheduled condition (and nominatedNodeName) through pods/status, only when it changes. */
-  private async updatePodStatus(pod: Pod, cond: PodCondition, nominated: string | undefined): Promise<void> {
+  /**
+   * Writes the PodScheduled condition (and nominatedNodeName) through pods/status, only when it
+   * changes. The write is queued per pod and compared against the pod as it is when sent, so attempts
+   * repeated while the client is throttled cost one request, and a pod deleted meanwhile costs none.
+   */
+  private updatePodStatus(pod: Pod, cond: PodCondition, nominated: string | undefined): void {
+    this.writes.schedule(podKey(pod), 'status', async () => {
+      const cur = this.pendingCopy(pod);
+      if (cur) await this.writePodStatus(cur, cond, nominated).catch((err) => this.goneOnServer(cur, err));
+    });
+  }
+
+  /**
+   * A write about a pending pod answered NotFound: the pod is deleted even if the informer has not
+   * heard yet (its watch may lag behind a throttled client), so it leaves the queue now instead of
+   * being retried until the delete event arrives.
+   */
+  private goneOnServer(pod: Pod, err: unknown): void {
+    if (!isNotFound(err)) throw err;
+    this.log.info({ pod: podKey(pod) }, 'Pod no longer exists; removing it from the scheduling queue');
+    this.podLeftQueue({ ...pod, metadata: { ...pod.metadata, deletionTimestamp: pod.metadata?.deletionTimestamp ?? rfc3339(this.clock.now()) } });
+  }
+
+  private async writePodStatus(pod: Pod, cond: PodCondition, nominated: string | undefined): Promise<void> {
     const conditions = [...(pod.status?.conditions ?? [])];
     const i = conditions.findIndex((c) => c.type === cond.type);
     const old = i >= 0 ? conditions[i] : undefined;
     const condChanged = !old || old.status !== cond.status || old.reason !== cond.reason || old.message !== cond.message;
     const nomChanged = nominated !== undefined && (pod.status?.nominatedNodeName ?? '') !== nominated;
     if (!condChanged && !nomChanged) return;
-    const now = new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const now = rfc3339(this.clock.now());
     const next: PodCondition = {
       ...cond,
       lastProbeTime: null as unknown as string,
@@ -474,15 +542,30 @@ export class Scheduler {
         ]),
       ),
     };
-    void this.client
-      .resource(PODS, pod.metadata?.namespace)
-      .patch(pod.metadata!.name!, { metadata: { annotations: { [DECISION_ANNOTATION]: JSON.stringify(record) } } }, 'merge')
-      .catch((err) => this.log.warn({ err: (err as Error).message }, 'Failed to record scheduling decision'));
+    const value = JSON.stringify(record);
+    this.writes.schedule(podKey(pod), 'decision', async () => {
+      const cur = nodeName ? this.currentCopy(pod) : this.pendingCopy(pod);
+      if (!cur || cur.metadata?.annotations?.[DECISION_ANNOTATION] === value) return;
+      await this.client
+        .resource(PODS, pod.metadata?.namespace)
+        .patch(pod.metadata!.name!, { metadata: { annotations: { [DECISION_ANNOTATION]: value } } }, 'merge')
+        .catch((err) => (nodeName ? Promise.reject(err) : this.goneOnServer(cur, err)));
+    });
   }
 
   /** Pods bound or in flight to bind (tests, benchmarks). */
   async waitForBindings(): Promise<void> {
     await this.binder.idle();
+  }
+
+  /** Status and decision-record writes queued or in flight (tests, debugging). */
+  pendingWrites(): number {
+    return this.writes.size;
+  }
+
+  /** Resolves once queued status and decision-record writes are done (tests). */
+  async waitForWrites(): Promise<void> {
+    await this.writer.idle();
   }
 }
 

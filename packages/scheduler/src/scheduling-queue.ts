@@ -62,7 +62,8 @@ export class SchedulingQueue {
   private schedulingCycle = 0;
   private waiters: Array<(p: QueuedPodInfo | undefined) => void> = [];
   private closed = false;
-  private timers: unknown[] = [];
+  /** The pending timer of each periodic flush (replaced on every tick, so it never grows). */
+  private readonly timers = new Map<string, unknown>();
 
   constructor(opts: SchedulingQueueOptions = {}) {
     this.clock = opts.clock ?? realClock;
@@ -75,21 +76,22 @@ export class SchedulingQueue {
 
   /** Starts the periodic flushes (backoffQ every second, unschedulablePods every 30 seconds). */
   run(): void {
-    const every = (ms: number, fn: () => void) => {
+    const every = (name: string, ms: number, fn: () => void) => {
       const tick = () => {
         if (this.closed) return;
         fn();
-        this.timers.push(this.clock.setTimeout(tick, ms));
+        this.timers.set(name, this.clock.setTimeout(tick, ms));
       };
-      this.timers.push(this.clock.setTimeout(tick, ms));
+      this.timers.set(name, this.clock.setTimeout(tick, ms));
     };
-    every(1000, () => this.flushBackoffCompleted());
-    every(30_000, () => this.flushUnschedulableLeftover());
+    every('backoff', 1000, () => this.flushBackoffCompleted());
+    every('unschedulable', 30_000, () => this.flushUnschedulableLeftover());
   }
 
   close(): void {
     this.closed = true;
-    for (const t of this.timers) this.clock.clearTimeout(t);
+    for (const t of this.timers.values()) this.clock.clearTimeout(t);
+    this.timers.clear();
     for (const w of this.waiters.splice(0)) w(undefined);
   }
 
@@ -171,13 +173,22 @@ export class SchedulingQueue {
     this.add(pod);
   }
 
-  delete(pod: Pod): void {
+  /**
+   * The pod was deleted (or is terminating, or got bound elsewhere): it leaves every sub-queue at once,
+   * and an attempt in flight for it is not requeued when it ends. A pod with another uid under the
+   * same name (deleted and created again) is left alone. Returns whether anything was removed.
+   */
+  delete(pod: Pod): boolean {
     const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
-    this.active.delete(key);
-    this.backoff.delete(key);
-    this.unschedulable.delete(key);
-    this.inFlight.delete(key);
-    this.changed();
+    const uid = pod.metadata?.uid;
+    const same = (p: QueuedPodInfo | undefined) => !!p && (!uid || !p.info.pod.metadata?.uid || p.info.pod.metadata.uid === uid);
+    let removed = false;
+    if (same(this.active.get(key))) removed = !!this.active.delete(key) || removed;
+    if (same(this.backoff.get(key))) removed = !!this.backoff.delete(key) || removed;
+    if (same(this.unschedulable.get(key))) removed = this.unschedulable.delete(key) || removed;
+    if (same(this.inFlight.get(key))) removed = this.inFlight.delete(key) || removed;
+    if (removed) this.changed();
+    return removed;
   }
 
   /** Waits for the next pod to try; undefined once closed. */
@@ -198,7 +209,7 @@ export class SchedulingQueue {
    * one arrived while the pod was in flight; errors go to backoffQ.
    */
   addUnschedulable(p: QueuedPodInfo, opts: { error?: boolean } = {}): void {
-    if (!this.inFlight.has(p.key)) return; // deleted or bound meanwhile
+    if (this.inFlight.get(p.key) !== p) return; // deleted (or bound) while in flight: it is gone for good
     this.inFlight.delete(p.key);
     p.timestamp = this.clock.now();
     if (opts.error || this.moveRequestCycle >= p.popCycle) this.backoff.push(p);

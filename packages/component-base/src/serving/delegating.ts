@@ -1,7 +1,17 @@
 // Delegated authentication and authorization for components' secure ports (upstream's
 // k8s.io/apiserver/pkg/authentication/authenticatorfactory and authorization/authorizerfactory
 // "delegating" configs): bearer tokens are checked with a TokenReview, decisions come from a
-// SubjectAccessReview, both answered by the kube-apiserver and cached for a short while.
+// SubjectAccessReview, both answered by the kube-apiserver and cached for a short while. The reviews
+// go through an API client of their own (own rate limiter), so a component whose main client is
+// throttled still answers /metrics and other authenticated requests.
+import { createHash, randomBytes } from 'node:crypto';
+
+/**
+ * The API client settings of upstream's delegating authn/authz clientset: high limits of its own,
+ * since they bound how fast the secure port can answer, and a timeout per review (webhook's 10s).
+ */
+export const DELEGATED_AUTH_CLIENT = Object.freeze({ qps: 200, burst: 400 });
+export const DELEGATED_AUTH_TIMEOUT_MS = 10_000;
 
 /** The identity a request carries. */
 export interface ServingUser {
@@ -38,6 +48,8 @@ interface Cached<T> {
 
 class TTLCache<T> {
   private readonly entries = new Map<string, Cached<T>>();
+  /** Reviews being asked now: concurrent requests with the same key share one. */
+  private readonly inFlight = new Map<string, Promise<T>>();
   constructor(
     private readonly now: () => number,
     private readonly max = 1024,
@@ -55,8 +67,31 @@ class TTLCache<T> {
 
   set(key: string, value: T, ttlMs: number): void {
     if (ttlMs <= 0) return;
+    this.entries.delete(key);
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(key, { value, expires: this.now() + ttlMs });
+  }
+
+  /** A cached value, else the one a review already in flight for the key gets, else `fetch`'s. */
+  async getOrFetch(key: string, fetch: () => Promise<{ value: T; ttlMs: number }>): Promise<T> {
+    const hit = this.get(key);
+    if (hit !== undefined) return hit;
+    const pending = this.inFlight.get(key);
+    if (pending) return pending;
+    const p = fetch().then(({ value, ttlMs }) => {
+      this.set(key, value, ttlMs);
+      return value;
+    });
+    this.inFlight.set(key, p);
+    try {
+      return await p;
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
   }
 }
 
@@ -66,6 +101,8 @@ export class TokenReviewAuthenticator implements TokenAuthenticator {
   private readonly ttlMs: number;
   private readonly audiences?: string[];
   private readonly cache: TTLCache<ServingUser | null>;
+  /** Tokens are cached by a salted hash, never kept as they are (as upstream's cached token authenticator). */
+  private readonly salt = randomBytes(16);
 
   constructor(opts: { post: ReviewPoster; cacheTTLMs?: number; audiences?: string[]; now?: () => number }) {
     this.post = opts.post;
@@ -75,8 +112,12 @@ export class TokenReviewAuthenticator implements TokenAuthenticator {
   }
 
   async authenticateToken(token: string): Promise<ServingUser | undefined> {
-    const hit = this.cache.get(token);
-    if (hit !== undefined) return hit ?? undefined;
+    const key = createHash('sha256').update(this.salt).update(token).digest('base64');
+    const user = await this.cache.getOrFetch(key, async () => ({ value: await this.review(token), ttlMs: this.ttlMs }));
+    return user ?? undefined;
+  }
+
+  private async review(token: string): Promise<ServingUser | null> {
     const review = (await this.post('/apis/authentication.k8s.io/v1/tokenreviews', {
       apiVersion: 'authentication.k8s.io/v1',
       kind: 'TokenReview',
@@ -89,8 +130,7 @@ export class TokenReviewAuthenticator implements TokenAuthenticator {
       if (st.user.uid) user.uid = st.user.uid;
       if (st.user.extra && Object.keys(st.user.extra).length) user.extra = st.user.extra;
     }
-    this.cache.set(token, user, this.ttlMs);
-    return user ?? undefined;
+    return user;
   }
 }
 
@@ -116,19 +156,26 @@ export class SubjectAccessReviewAuthorizer implements ServingAuthorizer {
     };
     if (attrs.user.uid) spec.uid = attrs.user.uid;
     if (attrs.user.extra) spec.extra = attrs.user.extra;
-    const key = JSON.stringify(spec);
-    const hit = this.cache.get(key);
-    if (hit) return hit;
-    const review = (await this.post('/apis/authorization.k8s.io/v1/subjectaccessreviews', {
-      apiVersion: 'authorization.k8s.io/v1',
-      kind: 'SubjectAccessReview',
-      spec,
-    })) as { status?: { allowed?: boolean; denied?: boolean; reason?: string; evaluationError?: string } };
-    const st = review?.status ?? {};
-    const decision = { allowed: !!st.allowed && !st.denied, reason: st.reason ?? '' };
-    this.cache.set(key, decision, decision.allowed ? this.allowTTLMs : this.denyTTLMs);
-    return decision;
+    return this.cache.getOrFetch(JSON.stringify(spec), async () => {
+      const review = (await this.post('/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec,
+      })) as { status?: { allowed?: boolean; denied?: boolean; reason?: string; evaluationError?: string } };
+      const st = review?.status ?? {};
+      const value = { allowed: !!st.allowed && !st.denied, reason: st.reason ?? '' };
+      return { value, ttlMs: value.allowed ? this.allowTTLMs : this.denyTTLMs };
+    });
   }
+}
+
+/**
+ * A secure port's delegated authenticator and authorizer (system:masters always allowed), both asking
+ * through `post`, which should use the component's delegated-auth client (DELEGATED_AUTH_CLIENT), not
+ * its main one.
+ */
+export function delegatingAuth(post: ReviewPoster): { authenticator: TokenAuthenticator; authorizer: ServingAuthorizer } {
+  return { authenticator: new TokenReviewAuthenticator({ post }), authorizer: withPrivilegedGroups(new SubjectAccessReviewAuthorizer({ post })) };
 }
 
 /** Lets some groups in without asking (upstream's --authorization-always-allow... system:masters), else asks `next`. */
