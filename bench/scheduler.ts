@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { findResource, type KubeObject } from '@kubelab/api';
 import { RestClient, loadKubeconfig } from '@kubelab/client';
-import { completeConfig, createScheduler } from '@kubelab/scheduler';
+import { createScheduler, defaults, validate } from '@kubelab/scheduler';
 import { startEtcd } from '../test/fixtures/etcd.js';
 import { startApiServer } from '../test/fixtures/apiserver.js';
 
@@ -108,7 +108,7 @@ try {
   log(`created ${PODS_N} pending pods (${WORKLOAD}) in ${((Date.now() - t) / 1000).toFixed(1)}s`);
 
   const scheduler = createScheduler(
-    completeConfig({ kubeconfig: api.kubeconfig, leaderElect: false, securePort: -1, kubeAPIQPS: 0, decisionRecords: false }),
+    validate({ ...defaults(), kubeconfig: api.kubeconfig, leaderElect: false, securePort: 0, kubeAPIQPS: 0, decisionRecords: false }),
   );
   const start = Date.now();
   const cpu0 = process.cpuUsage();

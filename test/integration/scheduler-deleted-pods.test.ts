@@ -10,7 +10,8 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { findResource, type KubeObject } from '@kubelab/api';
 import { RestClient, loadKubeconfig } from '@kubelab/client';
-import { completeConfig, createScheduler, type Scheduler } from '@kubelab/scheduler';
+import { createScheduler, defaults, validate, type Scheduler } from '@kubelab/scheduler';
+import { freePort } from '../fixtures/ports.js';
 import { startEtcd, type EtcdInstance } from '../fixtures/etcd.js';
 import { startApiServer, type ApiServerInstance } from '../fixtures/apiserver.js';
 import { until } from '../fixtures/wait.js';
@@ -87,7 +88,7 @@ beforeAll(async () => {
     },
   });
   // A deliberately tight client budget, so that the scheduler's own writes keep it busy.
-  const config = completeConfig({ kubeconfig: api.kubeconfig, leaderElect: false, securePort: 0, bindAddress: '127.0.0.1', kubeAPIQPS: 20, kubeAPIBurst: 20 });
+  const config = validate({ ...defaults(), kubeconfig: api.kubeconfig, leaderElect: false, securePort: await freePort(), bindAddress: '127.0.0.1', kubeAPIQPS: 20, kubeAPIBurst: 20 });
   scheduler = createScheduler(config, { logger: pino({ level: 'debug' }, sink) });
   await scheduler.start();
   await createNode('small', '1');

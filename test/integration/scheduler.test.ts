@@ -1,10 +1,12 @@
 // kube-scheduler against a real apiserver + etcd, with Node objects made by the test (no kubelet):
 // placement by resources, nodeSelector, affinity, taints, spread and priority, as upstream would place
 // pods, and the FailedScheduling/Scheduled events `kubectl describe pod` shows.
+import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findResource, type KubeObject } from '@kubelab/api';
 import { RestClient, loadKubeconfig } from '@kubelab/client';
-import { completeConfig, createScheduler, DECISION_ANNOTATION, EXPLAIN_ANNOTATION, type Scheduler } from '@kubelab/scheduler';
+import { createScheduler, DECISION_ANNOTATION, defaults, EXPLAIN_ANNOTATION, validate, type Scheduler } from '@kubelab/scheduler';
+import { freePort } from '../fixtures/ports.js';
 import { startEtcd, type EtcdInstance } from '../fixtures/etcd.js';
 import { startApiServer, type ApiServerInstance } from '../fixtures/apiserver.js';
 import { kubectl } from '../fixtures/kubectl.js';
@@ -61,7 +63,7 @@ beforeAll(async () => {
   etcd = await startEtcd();
   api = await startApiServer({ etcdEndpoint: etcd.endpoint });
   client = new RestClient({ ...loadKubeconfig(api.kubeconfig), qps: 0 });
-  const config = completeConfig({ kubeconfig: api.kubeconfig, leaderElect: true, leaderElectRetryPeriodMs: 200, leaderElectRenewDeadlineMs: 1000, leaderElectLeaseDurationMs: 2000, securePort: 0, bindAddress: '127.0.0.1', insecureServing: true });
+  const config = validate({ ...defaults(), kubeconfig: api.kubeconfig, leaderElect: true, leaderElectRetryPeriodMs: 200, leaderElectRenewDeadlineMs: 1000, leaderElectLeaseDurationMs: 2000, securePort: await freePort(), bindAddress: '127.0.0.1' });
   scheduler = createScheduler(config);
   await scheduler.start();
 });
@@ -180,8 +182,15 @@ describe('kube-scheduler', () => {
   });
 
   it('serves upstream metric names', async () => {
-    const res = await fetch(`http://127.0.0.1:${scheduler.port()}/metrics`);
-    const text = await res.text();
+    // The secure port: an admin client certificate (system:masters), the scheduler's self-signed serving certificate.
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = https.get({ host: '127.0.0.1', port: scheduler.port(), path: '/metrics', cert: api.adminCert, key: api.adminKey, rejectUnauthorized: false }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${res.statusCode}: ${body}`))));
+      });
+      req.on('error', reject);
+    });
     expect(text).toMatch(/scheduler_schedule_attempts_total\{result="scheduled",profile="default-scheduler"\} \d+/);
     expect(text).toMatch(/scheduler_schedule_attempts_total\{result="unschedulable",profile="default-scheduler"\} \d+/);
     expect(text).toContain('scheduler_scheduling_attempt_duration_seconds_bucket');

@@ -6,7 +6,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { loadKubeconfig, RestClient } from '@kubelab/client';
 import { silentLogger } from '@kubelab/component-base';
-import { completeConfig, createScheduler, type Scheduler } from '@kubelab/scheduler';
+import { createScheduler, defaults as schedulerDefaults, validate as schedulerConfig, type Scheduler } from '@kubelab/scheduler';
 import { createControllerManager, defaults, validate, type ControllerManager } from '@kubelab/controller-manager';
 import { startEtcd, type EtcdInstance } from '../fixtures/etcd.js';
 import { startApiServer, type ApiServerInstance } from '../fixtures/apiserver.js';
@@ -20,7 +20,7 @@ let cm: ControllerManager;
 beforeAll(async () => {
   etcd = await startEtcd();
   api = await startApiServer({ etcdEndpoint: etcd.endpoint, extraArgs: ['--authorization-mode=Node,RBAC'] });
-  scheduler = createScheduler(completeConfig({ kubeconfig: api.kubeconfig, leaderElect: false, securePort: 0, bindAddress: '127.0.0.1' }));
+  scheduler = createScheduler(schedulerConfig({ ...schedulerDefaults(), kubeconfig: api.kubeconfig, leaderElect: false, securePort: await freePort(), bindAddress: '127.0.0.1' }));
   await scheduler.start();
   const config = validate({ ...defaults(), leaderElect: false, controllers: [], securePort: await freePort(), bindAddress: '127.0.0.1', clientCAFile: join(api.pkiDir, 'ca.crt') });
   cm = createControllerManager(config, { client: new RestClient(loadKubeconfig(api.kubeconfig)), logger: silentLogger() });

@@ -27,7 +27,7 @@ export interface ComponentCommand<D extends FlagDefs, C> {
   complete(flags: ParsedFlags<D>, env: NodeJS.ProcessEnv): C;
   create(config: C, deps: ComponentDeps): Component | Promise<Component>;
   /** How long a graceful stop may take before the process exits anyway (default 30 s). */
-  shutdownTimeoutMs?: number;
+  shutdownTimeoutMs?: number | ((config: C) => number);
 }
 
 /** What the process provides; replaced in tests. */
@@ -93,7 +93,7 @@ export async function runComponent<D extends FlagDefs, C>(cmd: ComponentCommand<
     }
     stopping = true;
     logger.info({ signal }, 'Shutting down');
-    const timeoutMs = cmd.shutdownTimeoutMs ?? 30_000;
+    const timeoutMs = typeof cmd.shutdownTimeoutMs === 'function' ? cmd.shutdownTimeoutMs(config) : (cmd.shutdownTimeoutMs ?? 30_000);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);

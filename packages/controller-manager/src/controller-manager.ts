@@ -12,16 +12,7 @@ import {
   SharedInformerFactory,
   type Clock,
 } from '@kubelab/client';
-import {
-  createLogger,
-  createSecureServer,
-  delegatingAuth,
-  DELEGATED_AUTH_CLIENT,
-  DELEGATED_AUTH_TIMEOUT_MS,
-  okHandler,
-  type Logger,
-  type SecureServer,
-} from '@kubelab/component-base';
+import { createLogger, serveComponent, type ComponentServer, type Logger } from '@kubelab/component-base';
 import { controllerManagerRegistry } from './metrics.js';
 import type { ControllerManagerConfig } from './config.js';
 import { CONTROLLERS, isControllerEnabled, type ControllerContext } from './controllers.js';
@@ -69,36 +60,11 @@ export function createControllerManager(config: Readonly<ControllerManagerConfig
   let electorDone: Promise<void> | undefined;
   let runAbort: AbortController | undefined;
   let runDone: Promise<void> | undefined;
-  let secure: SecureServer | undefined;
-  let authClient: RestClient | undefined;
+  let secure: ComponentServer | undefined;
 
   /** /healthz, /livez, /readyz for anyone; /metrics for callers the kube-apiserver authorizes (delegated). */
   const serve = async (): Promise<void> => {
-    if (config.securePort === 0) return;
-    // TokenReviews and SubjectAccessReviews on a client of their own (own rate limiter), as upstream.
-    authClient = new RestClient({ ...client.config, ...DELEGATED_AUTH_CLIENT, userAgent: 'kube-controller-manager/delegated-auth' });
-    const reviews = authClient;
-    const post = (path: string, body: object) => reviews.request({ method: 'POST', path, body, signal: AbortSignal.timeout(DELEGATED_AUTH_TIMEOUT_MS) });
-    secure = await createSecureServer({
-      bindAddress: config.bindAddress,
-      port: config.securePort,
-      certPem: config.tlsCertFile ? readFileSync(config.tlsCertFile, 'utf8') : undefined,
-      keyPem: config.tlsPrivateKeyFile ? readFileSync(config.tlsPrivateKeyFile, 'utf8') : undefined,
-      clientCA: config.clientCAFile ? readFileSync(config.clientCAFile, 'utf8') : client.config.ca,
-      ...delegatingAuth(post),
-      handlers: {
-        '/healthz': okHandler,
-        '/livez': okHandler,
-        '/readyz': okHandler,
-        '/metrics': (_req, res) => {
-          void controllerManagerRegistry.metrics().then((text) => {
-            res.writeHead(200, { 'Content-Type': controllerManagerRegistry.contentType });
-            res.end(text);
-          });
-        },
-      },
-      logger,
-    });
+    secure = await serveComponent({ ...config, component: 'kube-controller-manager', client, metrics: controllerManagerRegistry, logger });
   };
 
   /** Builds informers and controllers, then runs them until `signal` aborts. */
@@ -195,7 +161,6 @@ export function createControllerManager(config: Readonly<ControllerManagerConfig
       void wasLeading;
       await secure?.close();
       client.close();
-      authClient?.close();
     },
   };
 }

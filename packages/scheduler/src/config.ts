@@ -1,15 +1,16 @@
 // kube-scheduler configuration: upstream's flags, defaults in one function, validated and frozen.
 import { hostname } from 'node:os';
-import { parseDuration, parseFlags } from '@kubelab/component-base';
+import { parseFlagSet, type FlagDefs, type ParsedFlags } from '@kubelab/component-base';
 import { defaultProfile, type Profile } from './plugins/registry.js';
 
 export interface SchedulerConfig {
   kubeconfig?: string;
-  /** Serve /metrics and /healthz here; port 0 picks a free port, -1 disables serving. */
+  /** HTTPS serving of /healthz, /livez, /readyz and /metrics: --bind-address, --secure-port (0 turns it off), --tls-*-file, --client-ca-file. */
   bindAddress: string;
   securePort: number;
-  /** Serve plain http instead of https with a self-signed certificate (until authn lands). */
-  insecureServing: boolean;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
+  clientCAFile?: string;
   leaderElect: boolean;
   leaderElectLeaseDurationMs: number;
   leaderElectRenewDeadlineMs: number;
@@ -30,7 +31,6 @@ export function defaults(): SchedulerConfig {
   return {
     bindAddress: '0.0.0.0',
     securePort: 10259,
-    insecureServing: false,
     leaderElect: true,
     leaderElectLeaseDurationMs: 15_000,
     leaderElectRenewDeadlineMs: 10_000,
@@ -47,9 +47,10 @@ export function defaults(): SchedulerConfig {
   };
 }
 
-export function validate(c: SchedulerConfig): string[] {
+/** Checks a config and freezes it; errors name the flag, as upstream's validation does. */
+export function validate(c: SchedulerConfig): Readonly<SchedulerConfig> {
   const errs: string[] = [];
-  if (c.securePort < -1 || c.securePort > 65535) errs.push(`--secure-port ${c.securePort} must be between 0 and 65535, inclusive. 0 for turning off secure port`);
+  if (!Number.isInteger(c.securePort) || c.securePort < 0 || c.securePort > 65535) errs.push(`--secure-port ${c.securePort} must be between 0 and 65535, inclusive. 0 for turning off secure port`);
   if (c.leaderElect && c.leaderElectLeaseDurationMs <= c.leaderElectRenewDeadlineMs) errs.push('leaseDuration must be greater than renewDeadline');
   if (c.podInitialBackoffMs <= 0) errs.push('podInitialBackoffSeconds must be greater than 0');
   if (c.podMaxBackoffMs < c.podInitialBackoffMs) errs.push('podMaxBackoffSeconds must be greater than or equal to podInitialBackoffSeconds');
@@ -59,64 +60,57 @@ export function validate(c: SchedulerConfig): string[] {
     names.add(p.schedulerName);
   }
   if (!names.size) errs.push('at least one profile is required');
-  return errs;
-}
-
-/** Fills defaults, validates and freezes. */
-export function completeConfig(partial: Partial<SchedulerConfig>): Readonly<SchedulerConfig> {
-  const c = { ...defaults(), ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) } as SchedulerConfig;
-  const errs = validate(c);
+  if (!!c.tlsCertFile !== !!c.tlsPrivateKeyFile) errs.push('--tls-cert-file and --tls-private-key-file must be given together');
   if (errs.length) throw new Error(errs.join('; '));
   return Object.freeze(c);
 }
 
-const FLAGS = {
-  kubeconfig: { type: 'string' },
-  'bind-address': { type: 'string' },
-  'secure-port': { type: 'string' },
-  'leader-elect': { type: 'string' },
-  'leader-elect-lease-duration': { type: 'string' },
-  'leader-elect-renew-deadline': { type: 'string' },
-  'leader-elect-retry-period': { type: 'string' },
-  'leader-elect-resource-name': { type: 'string' },
-  'leader-elect-resource-namespace': { type: 'string' },
-  'kube-api-qps': { type: 'string' },
-  'kube-api-burst': { type: 'string' },
-  'scheduler-name': { type: 'string' },
-  'percentage-of-nodes-to-score': { type: 'string' },
-  'insecure-serving': { type: 'boolean' },
-} as const;
+/** Upstream's flags with their types (pflag syntax). */
+export const FLAGS = {
+  kubeconfig: { kind: 'string', usage: 'Path to kubeconfig file with authorization and master location information.' },
+  'bind-address': { kind: 'string' },
+  'secure-port': { kind: 'int32', usage: "The port on which to serve HTTPS with authentication and authorization. If 0, don't serve HTTPS at all." },
+  'tls-cert-file': { kind: 'string' },
+  'tls-private-key-file': { kind: 'string' },
+  'client-ca-file': { kind: 'string' },
+  'leader-elect': { kind: 'bool', usage: 'Start a leader election client and gain leadership before executing the main loop.' },
+  'leader-elect-lease-duration': { kind: 'duration' },
+  'leader-elect-renew-deadline': { kind: 'duration' },
+  'leader-elect-retry-period': { kind: 'duration' },
+  'leader-elect-resource-name': { kind: 'string' },
+  'leader-elect-resource-namespace': { kind: 'string' },
+  'kube-api-qps': { kind: 'float' },
+  'kube-api-burst': { kind: 'int32' },
+  'scheduler-name': { kind: 'string' },
+  'percentage-of-nodes-to-score': { kind: 'int32' },
+} as const satisfies FlagDefs;
 
-function bool(v: string | undefined): boolean | undefined {
-  if (v === undefined) return undefined;
-  if (v === '' || v === 'true') return true;
-  if (v === 'false') return false;
-  throw new Error(`invalid boolean value "${v}"`);
-}
-
-/** Parses kube-scheduler's command line (`--leader-elect=false`, `--secure-port 10259`, ...). */
-export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Readonly<SchedulerConfig> {
-  // Go's pflag accepts a bare --leader-elect for true; node's parseArgs needs a value for string flags.
-  const args = argv.map((a) => (a === '--leader-elect' ? '--leader-elect=true' : a));
-  const f = parseFlags(args, FLAGS as never) as Record<string, string | boolean | undefined>;
-  const num = (k: string) => (f[k] === undefined ? undefined : Number(f[k]));
-  const dur = (k: string) => (f[k] === undefined ? undefined : parseDuration(String(f[k])));
-  const profile = defaultProfile((f['scheduler-name'] as string | undefined) ?? 'default-scheduler');
-  const pct = num('percentage-of-nodes-to-score');
-  if (pct !== undefined) profile.percentageOfNodesToScore = pct;
-  return completeConfig({
-    kubeconfig: (f.kubeconfig as string | undefined) ?? env.KUBECONFIG,
-    bindAddress: f['bind-address'] as string | undefined,
-    securePort: num('secure-port'),
-    insecureServing: f['insecure-serving'] as boolean | undefined,
-    leaderElect: bool(f['leader-elect'] as string | undefined),
-    leaderElectLeaseDurationMs: dur('leader-elect-lease-duration'),
-    leaderElectRenewDeadlineMs: dur('leader-elect-renew-deadline'),
-    leaderElectRetryPeriodMs: dur('leader-elect-retry-period'),
-    leaderElectResourceName: f['leader-elect-resource-name'] as string | undefined,
-    leaderElectResourceNamespace: f['leader-elect-resource-namespace'] as string | undefined,
-    kubeAPIQPS: num('kube-api-qps'),
-    kubeAPIBurst: num('kube-api-burst'),
+/** Parsed flags over the defaults, validated and frozen. */
+export function completeConfig(f: ParsedFlags<typeof FLAGS>): Readonly<SchedulerConfig> {
+  const d = defaults();
+  const profile = defaultProfile(f['scheduler-name'] || 'default-scheduler');
+  if (f['percentage-of-nodes-to-score'] !== undefined) profile.percentageOfNodesToScore = f['percentage-of-nodes-to-score'];
+  return validate({
+    ...d,
+    kubeconfig: f.kubeconfig || undefined,
+    bindAddress: f['bind-address'] || d.bindAddress,
+    securePort: f['secure-port'] ?? d.securePort,
+    tlsCertFile: f['tls-cert-file'] || undefined,
+    tlsPrivateKeyFile: f['tls-private-key-file'] || undefined,
+    clientCAFile: f['client-ca-file'] || undefined,
+    leaderElect: f['leader-elect'] ?? d.leaderElect,
+    leaderElectLeaseDurationMs: f['leader-elect-lease-duration'] ?? d.leaderElectLeaseDurationMs,
+    leaderElectRenewDeadlineMs: f['leader-elect-renew-deadline'] ?? d.leaderElectRenewDeadlineMs,
+    leaderElectRetryPeriodMs: f['leader-elect-retry-period'] ?? d.leaderElectRetryPeriodMs,
+    leaderElectResourceName: f['leader-elect-resource-name'] || d.leaderElectResourceName,
+    leaderElectResourceNamespace: f['leader-elect-resource-namespace'] || d.leaderElectResourceNamespace,
+    kubeAPIQPS: f['kube-api-qps'] ?? d.kubeAPIQPS,
+    kubeAPIBurst: f['kube-api-burst'] ?? d.kubeAPIBurst,
     profiles: [profile],
   });
+}
+
+/** Parses kube-scheduler's command line into a validated config (tests and tools). */
+export function configFromFlags(argv: readonly string[]): Readonly<SchedulerConfig> {
+  return completeConfig(parseFlagSet(argv, FLAGS).flags);
 }

@@ -1,13 +1,13 @@
-// kube-scheduler entry point: parse flags, build, start; stop on SIGTERM/SIGINT.
-import { createLogger } from '@kubelab/component-base';
-import { configFromArgs } from './config.js';
+// kube-scheduler: flags -> config -> createScheduler, run by component-base.
+import { runComponent } from '@kubelab/component-base';
+import { completeConfig, FLAGS } from './config.js';
 import { createScheduler } from './scheduler.js';
 
-const log = createLogger('kube-scheduler');
-const config = configFromArgs(process.argv.slice(2));
-const scheduler = createScheduler(config, { logger: log });
-for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void scheduler.stop().then(() => process.exit(0)));
-scheduler.start().catch((err) => {
-  log.fatal({ err }, 'kube-scheduler failed to start');
-  process.exit(1);
+await runComponent({
+  name: 'kube-scheduler',
+  short: 'The Kubernetes scheduler: watches for newly created pods that have no node assigned and binds each to a node.',
+  flags: FLAGS,
+  complete: completeConfig,
+  // Upstream exits when it loses its lease, so that a new leader never races with a stale one.
+  create: (config, { logger, fatal }) => createScheduler(config, { logger, onLeadershipLost: () => fatal('leaderelection lost') }),
 });

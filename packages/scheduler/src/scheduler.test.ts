@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { notFound, type KubeObject, type ResourceInfo } from '@kubelab/api';
 import { FakeClock, Watch, flushMicrotasks, type RestClient } from '@kubelab/client';
 import type { Node, Pod } from 'kubernetes-types/core/v1';
-import { completeConfig } from './config.js';
+import { defaults, validate } from './config.js';
 import type { EventSink } from './events.js';
 import { makeNode, makePod } from './framework/testing.js';
 import { Scheduler } from './scheduler.js';
@@ -130,7 +130,7 @@ afterEach(async () => {
 });
 
 async function startWith(api: FakeApi, clock: FakeClock, events: Events): Promise<Scheduler> {
-  const s = new Scheduler(completeConfig({ securePort: -1, leaderElect: false }), { client: api.client(), clock, events });
+  const s = new Scheduler(validate({ ...defaults(), securePort: 0, leaderElect: false }), { client: api.client(), clock, events });
   await s.start();
   return s;
 }

@@ -2,10 +2,8 @@
 // profile's framework against the cache (synchronously), assumes the chosen node and binds
 // asynchronously. Failures write a FailedScheduling event and the PodScheduled=False condition and
 // park the pod until a cluster event its rejecting plugins care about.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { findResource, isNotFound, rfc3339, type KubeObject } from '@kubelab/api';
-import { createSecureServer, delegatingAuth, DELEGATED_AUTH_CLIENT, DELEGATED_AUTH_TIMEOUT_MS, okHandler, silentLogger, type Logger } from '@kubelab/component-base';
+import { serveComponent, silentLogger, type ComponentServer, type Logger } from '@kubelab/component-base';
 import {
   LeaderElector,
   RestClient,
@@ -46,8 +44,8 @@ export interface SchedulerOptions {
   events?: EventSink;
   /** Concurrent binding requests (upstream binds every pod in its own goroutine). */
   bindingParallelism?: number;
-  /** Client for the secure port's TokenReviews and SubjectAccessReviews (default: its own, from the kubeconfig). */
-  authClient?: RestClient;
+  /** Called when the lease is lost after leading (a process exits then, as upstream). */
+  onLeadershipLost?: () => void;
 }
 
 function isAssigned(pod: Pod): boolean {
@@ -98,16 +96,18 @@ export class Scheduler {
   /** PodScheduled conditions and decision records: coalesced per pod, dropped when the pod goes. */
   private readonly writes: KeyedWrites;
   private readonly writer = new Limiter(8);
-  private authClient?: RestClient;
   private factory?: SharedInformerFactory;
   private podInformer?: Informer<Pod & KubeObject>;
-  private server?: { port(): number; close(): Promise<void> };
+  private server?: ComponentServer;
   private elector?: LeaderElector;
   private readonly abort = new AbortController();
   private loopDone?: Promise<void>;
   private running = false;
 
-  constructor(config: Readonly<SchedulerConfig>, opts: SchedulerOptions = {}) {
+  constructor(
+    config: Readonly<SchedulerConfig>,
+    private readonly opts: SchedulerOptions = {},
+  ) {
     this.config = config;
     this.clock = opts.clock ?? realClock;
     this.log = (opts.logger ?? silentLogger()).child({ component: 'kube-scheduler' });
@@ -127,7 +127,6 @@ export class Scheduler {
       if (isNotFound(err)) this.log.debug?.({ pod }, 'Pod is gone; dropped a write about it');
       else this.log.warn({ pod, err: (err as Error).message }, 'Error updating pod');
     });
-    this.authClient = opts.authClient;
     for (const profile of config.profiles) {
       const { plugins, weights } = buildPlugins(profile, {
         preemption: () => this.preemptionHandle(this.frameworks.get(profile.schedulerName)!),
@@ -190,8 +189,9 @@ export class Scheduler {
           this.loopDone = this.runLeading(AbortSignal.any([signal, this.abort.signal]));
         },
         onStoppedLeading: () => {
-          if (!this.abort.signal.aborted) this.log.error({}, 'Leaderelection lost');
-          void this.stop();
+          if (this.abort.signal.aborted) return;
+          this.log.error({}, 'Leaderelection lost');
+          void this.stop().then(() => this.opts.onLeadershipLost?.());
         },
       },
     });
@@ -219,45 +219,10 @@ export class Scheduler {
     await this.events.flush();
     await this.server?.close();
     this.client.close();
-    this.authClient?.close();
   }
 
   private async serve(): Promise<void> {
-    if (this.config.securePort < 0) return;
-    const metrics: http.RequestListener = (_req, res) => {
-      void this.metrics.registry.metrics().then((text) => {
-        res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType });
-        res.end(text);
-      });
-    };
-    const handlers: Record<string, http.RequestListener> = { '/metrics': metrics, '/healthz': okHandler, '/livez': okHandler, '/readyz': okHandler };
-    if (this.config.insecureServing) {
-      const server = http.createServer((req, res) => {
-        const h = handlers[(req.url ?? '/').split('?')[0]!];
-        if (h) return void h(req, res);
-        res.writeHead(404);
-        res.end('404 page not found\n');
-      });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(this.config.securePort, this.config.bindAddress, () => resolve());
-      });
-      this.server = { port: () => (server.address() as AddressInfo).port, close: () => new Promise<void>((r) => server.close(() => r())) };
-      return;
-    }
-    // Delegated authentication and authorization through the kube-apiserver, on a client of their own
-    // (as upstream's delegating authn/authz clientset): a throttled scheduling client must not starve
-    // /metrics. Client certificates are checked against the cluster CA of the kubeconfig.
-    const authClient = (this.authClient ??= new RestClient({ ...this.client.config, ...DELEGATED_AUTH_CLIENT, userAgent: 'kube-scheduler/delegated-auth' }));
-    const post = (path: string, body: object) => authClient.request({ method: 'POST', path, body, signal: AbortSignal.timeout(DELEGATED_AUTH_TIMEOUT_MS) });
-    this.server = await createSecureServer({
-      bindAddress: this.config.bindAddress,
-      port: this.config.securePort,
-      clientCA: this.client.config.ca,
-      ...delegatingAuth(post),
-      handlers,
-      logger: this.log,
-    });
+    this.server = await serveComponent({ ...this.config, component: 'kube-scheduler', client: this.client, metrics: this.metrics.registry, logger: this.log });
   }
 
   private async runLeading(signal: AbortSignal): Promise<void> {

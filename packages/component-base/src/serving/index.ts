@@ -1,2 +1,3 @@
 export * from './delegating.js';
 export * from './secure-serving.js';
+export * from './component-serving.js';
