@@ -2,7 +2,8 @@
 // serves, with upstream's definition names, descriptions, field types and required fields, read with the
 // TypeScript compiler API from the declarations of `kubernetes-types` (which are generated from upstream's
 // OpenAPI), merged with our patch metadata table (schema/patch-meta.ts) and a few fields newer than the
-// installed kubernetes-types.
+// installed kubernetes-types. Formats (int32/int64, byte), which kubernetes-types does not carry, come
+// from the OpenAPI-generated models of @kubernetes/client-node (their attributeTypeMap).
 //
 //   node --import tsx hack/gen-schema.ts          write the file
 //   node --import tsx hack/gen-schema.ts --check  exit 1 when the committed file is stale
@@ -263,6 +264,55 @@ function readModule(packageDir: string, module: string, prefix: string, out: Rec
   }
 }
 
+/** Capitalised group of a definition prefix for client-node's class names: io.k8s.api.core.v1 -> 'CoreV1'. */
+function clientClassPrefixes(definition: string): string[] {
+  const m = /^io\.k8s\.api\.([a-z]+)\.(v\d+)\.(\w+)$/.exec(definition);
+  if (m) {
+    const [, group, version, name] = m;
+    const v = version!.toUpperCase();
+    return [`${group![0]!.toUpperCase()}${group!.slice(1)}${v}${name}`, `${v}${name}`];
+  }
+  const meta = /^io\.k8s\.apimachinery\.pkg\.apis\.meta\.(v\d+)\.(\w+)$/.exec(definition);
+  return meta ? [`${meta[1]!.toUpperCase()}${meta[2]}`] : [];
+}
+
+/** JSON field name -> OpenAPI format of one client-node model class, read from its generated source. */
+function clientFormats(modelsDir: string, className: string): Map<string, string> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(modelsDir, `${className}.js`), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const m = /\.attributeTypeMap = (\[[\s\S]*?\]);/.exec(text);
+  if (!m) return undefined;
+  const attrs = JSON.parse(m[1]!) as { baseName: string; format: string }[];
+  return new Map(attrs.filter((a) => a.format).map((a) => [a.baseName, a.format]));
+}
+
+/** Sets `format` on every integer (int32, int64) and base64 string (byte) field, item and map value, as upstream's OpenAPI has it. */
+function addFormats(defs: Record<string, Definition>): void {
+  const require = createRequire(import.meta.url);
+  const modelsDir = join(dirname(require.resolve('@kubernetes/client-node/package.json', { paths: [ROOT] })), 'dist/gen/models');
+  const missing: string[] = [];
+  for (const [name, def] of Object.entries(defs)) {
+    if (!def.properties) continue;
+    const formats = clientClassPrefixes(name).map((c) => clientFormats(modelsDir, c)).find((f) => f !== undefined);
+    for (const [field, prop] of Object.entries(def.properties)) {
+      const target = prop.items ?? prop.additionalProperties ?? prop;
+      if (target.format) continue;
+      const format = formats?.get(field);
+      if (target.type === 'integer') {
+        if (format === 'int32' || format === 'int64') target.format = format;
+        else missing.push(`${name}.${field}`);
+      } else if (target.type === 'string' && format === 'byte') {
+        target.format = format;
+      }
+    }
+  }
+  if (missing.length) throw new Error(`no integer format for ${missing.join(', ')}`);
+}
+
 function sortKeys<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.keys(record).sort().map((k) => [k, record[k]!]));
 }
@@ -309,6 +359,7 @@ export function generateDefinitions(): Record<string, Definition> {
     if (!defs[name]) throw new Error(`ATOMIC_STRUCTS: no definition ${name}`);
     defs[name]['x-kubernetes-map-type'] = 'atomic';
   }
+  addFormats(defs);
   const sorted: Record<string, Definition> = {};
   for (const name of Object.keys(defs).sort()) {
     const def = defs[name]!;

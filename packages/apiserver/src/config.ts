@@ -1,13 +1,21 @@
 // The apiserver's configuration: flags with upstream's names, defaults in one place, validated once
 // and frozen.
 import { readFileSync } from 'node:fs';
-import { parseDuration, parseFlags } from '@kubelab/component-base';
+import { parseFlagSet, type FlagDefs, type ParsedFlags } from '@kubelab/component-base';
 import { parseCidr } from './allocator/cidr.js';
 import { parsePortRange } from './allocator/allocator.js';
 import { SUPPORTED_AUTHORIZATION_MODES } from './auth/modes.js';
+import { loadEncryptionConfiguration } from './storage/encryption/config.js';
+import type { EtcdClientTLS, EtcdStorageOptions } from './storage/etcd.js';
 
 export interface ApiServerConfig {
   etcdServers: string[];
+  /** --etcd-cafile, --etcd-certfile, --etcd-keyfile: TLS towards etcd (https:// servers). */
+  etcdCAFile?: string;
+  etcdCertFile?: string;
+  etcdKeyFile?: string;
+  /** --encryption-provider-config: an EncryptionConfiguration for encryption at rest. */
+  encryptionProviderConfig?: string;
   bindAddress: string;
   securePort: number;
   advertiseAddress: string;
@@ -37,11 +45,30 @@ export interface ApiServerConfig {
   apiAudiences: string[];
   enableBootstrapTokenAuth: boolean;
   anonymousAuth: boolean;
+  // Request limits and graceful shutdown (upstream's ServerRunOptions and SecureServingInfo).
+  /** --max-requests-inflight: read-only requests in flight at once (0: no limit). */
+  maxRequestsInflight: number;
+  /** --max-mutating-requests-inflight: mutating requests in flight at once (0: no limit). */
+  maxMutatingRequestsInflight: number;
+  /** --request-timeout: bound on a non-long-running request, answered 504 when exceeded (0: none). */
+  requestTimeoutMs: number;
+  /** --shutdown-delay-duration: keep serving (with /readyz failing) this long after SIGTERM. */
+  shutdownDelayMs: number;
+  /** --shutdown-watch-termination-grace-period: spread the ending of open watches over this long. */
+  shutdownWatchTerminationGracePeriodMs: number;
+  /** TLS handshake and request headers must arrive within this (upstream's ReadHeaderTimeout, 32 s; lab flag --read-header-timeout). */
+  readHeaderTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this (upstream's IdleTimeout, 90 s). */
+  idleConnectionTimeoutMs: number;
 }
 
 export function defaults(): ApiServerConfig {
   return {
     etcdServers: ['http://127.0.0.1:2379'],
+    etcdCAFile: undefined,
+    etcdCertFile: undefined,
+    etcdKeyFile: undefined,
+    encryptionProviderConfig: undefined,
     bindAddress: '0.0.0.0',
     securePort: 6443,
     advertiseAddress: '',
@@ -66,70 +93,104 @@ export function defaults(): ApiServerConfig {
     apiAudiences: [],
     enableBootstrapTokenAuth: false,
     anonymousAuth: true,
+    maxRequestsInflight: 400,
+    maxMutatingRequestsInflight: 200,
+    requestTimeoutMs: 60_000,
+    shutdownDelayMs: 0,
+    shutdownWatchTerminationGracePeriodMs: 0,
+    readHeaderTimeoutMs: 32_000,
+    idleConnectionTimeoutMs: 90_000,
   };
 }
 
-const FLAGS = {
-  'etcd-servers': { type: 'string' },
-  'bind-address': { type: 'string' },
-  'secure-port': { type: 'string' },
-  'advertise-address': { type: 'string' },
-  'tls-cert-file': { type: 'string' },
-  'tls-private-key-file': { type: 'string' },
-  'client-ca-file': { type: 'string' },
-  'service-cluster-ip-range': { type: 'string' },
-  'service-node-port-range': { type: 'string' },
-  'authorization-mode': { type: 'string' },
-  'enable-admission-plugins': { type: 'string' },
-  'disable-admission-plugins': { type: 'string' },
-  'watch-cache': { type: 'string' },
-  'etcd-compaction-interval': { type: 'string' },
-  'min-request-timeout': { type: 'string' },
-  'watch-bookmark-interval': { type: 'string' },
-  'token-auth-file': { type: 'string' },
-  'service-account-key-file': { type: 'string', multiple: true },
-  'service-account-signing-key-file': { type: 'string' },
-  'service-account-issuer': { type: 'string' },
-  'api-audiences': { type: 'string' },
-  'enable-bootstrap-token-auth': { type: 'string' },
-  'anonymous-auth': { type: 'string' },
-} as const;
+/** Upstream's flags with their types (pflag syntax). */
+export const FLAGS = {
+  'etcd-servers': { kind: 'stringSlice', usage: 'List of etcd servers to connect with (scheme://ip:port), comma separated.' },
+  'etcd-cafile': { kind: 'string', usage: 'SSL Certificate Authority file used to secure etcd communication.' },
+  'etcd-certfile': { kind: 'string', usage: 'SSL certification file used to secure etcd communication.' },
+  'etcd-keyfile': { kind: 'string', usage: 'SSL key file used to secure etcd communication.' },
+  'encryption-provider-config': { kind: 'string', usage: 'The file containing configuration for encryption providers to be used for storing secrets in etcd.' },
+  'bind-address': { kind: 'string' },
+  'secure-port': { kind: 'int32', usage: 'The port on which to serve HTTPS with authentication and authorization.' },
+  'advertise-address': { kind: 'string' },
+  'tls-cert-file': { kind: 'string' },
+  'tls-private-key-file': { kind: 'string' },
+  'client-ca-file': { kind: 'string' },
+  'service-cluster-ip-range': { kind: 'string' },
+  'service-node-port-range': { kind: 'string' },
+  'authorization-mode': { kind: 'stringSlice', usage: 'Ordered list of plug-ins to do authorization on secure port: AlwaysAllow, AlwaysDeny, Node, RBAC.' },
+  'enable-admission-plugins': { kind: 'stringSlice' },
+  'disable-admission-plugins': { kind: 'stringSlice' },
+  'watch-cache': { kind: 'bool' },
+  'etcd-compaction-interval': { kind: 'duration' },
+  'min-request-timeout': { kind: 'int' },
+  'watch-bookmark-interval': { kind: 'duration' },
+  'token-auth-file': { kind: 'string' },
+  'service-account-key-file': { kind: 'stringSlice' },
+  'service-account-signing-key-file': { kind: 'string' },
+  'service-account-issuer': { kind: 'string' },
+  'api-audiences': { kind: 'stringSlice' },
+  'enable-bootstrap-token-auth': { kind: 'bool' },
+  'anonymous-auth': { kind: 'bool' },
+  'max-requests-inflight': { kind: 'int' },
+  'max-mutating-requests-inflight': { kind: 'int' },
+  'request-timeout': { kind: 'duration' },
+  'shutdown-delay-duration': { kind: 'duration' },
+  'shutdown-watch-termination-grace-period': { kind: 'duration' },
+  'read-header-timeout': { kind: 'duration' },
+} as const satisfies FlagDefs;
 
-const list = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : []);
+/** Parsed flags over the defaults, validated and frozen. */
+export function completeConfig(f: ParsedFlags<typeof FLAGS>): Readonly<ApiServerConfig> {
+  const d = defaults();
+  const nonEmpty = (l: string[] | undefined) => l?.filter(Boolean);
+  return validate({
+    ...d,
+    etcdServers: nonEmpty(f['etcd-servers']) ?? d.etcdServers,
+    etcdCAFile: f['etcd-cafile'] || undefined,
+    etcdCertFile: f['etcd-certfile'] || undefined,
+    etcdKeyFile: f['etcd-keyfile'] || undefined,
+    encryptionProviderConfig: f['encryption-provider-config'] || undefined,
+    bindAddress: f['bind-address'] || d.bindAddress,
+    securePort: f['secure-port'] ?? d.securePort,
+    advertiseAddress: f['advertise-address'] ?? d.advertiseAddress,
+    tlsCertFile: f['tls-cert-file'] ?? d.tlsCertFile,
+    tlsPrivateKeyFile: f['tls-private-key-file'] ?? d.tlsPrivateKeyFile,
+    clientCAFile: f['client-ca-file'] || undefined,
+    serviceClusterIPRange: f['service-cluster-ip-range'] || d.serviceClusterIPRange,
+    serviceNodePortRange: f['service-node-port-range'] || d.serviceNodePortRange,
+    authorizationMode: nonEmpty(f['authorization-mode']) ?? d.authorizationMode,
+    enableAdmissionPlugins: nonEmpty(f['enable-admission-plugins']) ?? d.enableAdmissionPlugins,
+    disableAdmissionPlugins: nonEmpty(f['disable-admission-plugins']) ?? d.disableAdmissionPlugins,
+    watchCache: f['watch-cache'] ?? d.watchCache,
+    etcdCompactionIntervalMs: f['etcd-compaction-interval'] ?? d.etcdCompactionIntervalMs,
+    minRequestTimeoutSeconds: f['min-request-timeout'] ?? d.minRequestTimeoutSeconds,
+    bookmarkIntervalMs: f['watch-bookmark-interval'] ?? d.bookmarkIntervalMs,
+    tokenAuthFile: f['token-auth-file'] || undefined,
+    serviceAccountKeyFiles: nonEmpty(f['service-account-key-file']) ?? d.serviceAccountKeyFiles,
+    serviceAccountSigningKeyFile: f['service-account-signing-key-file'] || undefined,
+    serviceAccountIssuer: f['service-account-issuer'] || d.serviceAccountIssuer,
+    apiAudiences: nonEmpty(f['api-audiences']) ?? d.apiAudiences,
+    enableBootstrapTokenAuth: f['enable-bootstrap-token-auth'] ?? d.enableBootstrapTokenAuth,
+    anonymousAuth: f['anonymous-auth'] ?? d.anonymousAuth,
+    maxRequestsInflight: f['max-requests-inflight'] ?? d.maxRequestsInflight,
+    maxMutatingRequestsInflight: f['max-mutating-requests-inflight'] ?? d.maxMutatingRequestsInflight,
+    requestTimeoutMs: f['request-timeout'] ?? d.requestTimeoutMs,
+    shutdownDelayMs: f['shutdown-delay-duration'] ?? d.shutdownDelayMs,
+    shutdownWatchTerminationGracePeriodMs: f['shutdown-watch-termination-grace-period'] ?? d.shutdownWatchTerminationGracePeriodMs,
+    readHeaderTimeoutMs: f['read-header-timeout'] ?? d.readHeaderTimeoutMs,
+  });
+}
 
-export function configFromFlags(argv: string[]): ApiServerConfig {
-  const f = parseFlags(argv, FLAGS);
-  const c = defaults();
-  if (f['etcd-servers']) c.etcdServers = list(f['etcd-servers']);
-  if (f['bind-address']) c.bindAddress = f['bind-address'];
-  if (f['secure-port']) c.securePort = Number(f['secure-port']);
-  if (f['advertise-address']) c.advertiseAddress = f['advertise-address'];
-  if (f['tls-cert-file']) c.tlsCertFile = f['tls-cert-file'];
-  if (f['tls-private-key-file']) c.tlsPrivateKeyFile = f['tls-private-key-file'];
-  if (f['client-ca-file']) c.clientCAFile = f['client-ca-file'];
-  if (f['service-cluster-ip-range']) c.serviceClusterIPRange = f['service-cluster-ip-range'];
-  if (f['service-node-port-range']) c.serviceNodePortRange = f['service-node-port-range'];
-  if (f['authorization-mode']) c.authorizationMode = list(f['authorization-mode']);
-  if (f['enable-admission-plugins']) c.enableAdmissionPlugins = list(f['enable-admission-plugins']);
-  if (f['disable-admission-plugins']) c.disableAdmissionPlugins = list(f['disable-admission-plugins']);
-  if (f['watch-cache']) c.watchCache = f['watch-cache'] !== 'false';
-  if (f['etcd-compaction-interval']) c.etcdCompactionIntervalMs = parseDuration(f['etcd-compaction-interval']);
-  if (f['min-request-timeout']) c.minRequestTimeoutSeconds = Number(f['min-request-timeout']);
-  if (f['watch-bookmark-interval']) c.bookmarkIntervalMs = parseDuration(f['watch-bookmark-interval']);
-  if (f['token-auth-file']) c.tokenAuthFile = f['token-auth-file'];
-  const saKeys = f['service-account-key-file'] as unknown as string[] | undefined;
-  if (saKeys?.length) c.serviceAccountKeyFiles = saKeys.flatMap(list);
-  if (f['service-account-signing-key-file']) c.serviceAccountSigningKeyFile = f['service-account-signing-key-file'];
-  if (f['service-account-issuer']) c.serviceAccountIssuer = f['service-account-issuer'];
-  if (f['api-audiences']) c.apiAudiences = list(f['api-audiences']);
-  if (f['enable-bootstrap-token-auth'] !== undefined) c.enableBootstrapTokenAuth = f['enable-bootstrap-token-auth'] !== 'false';
-  if (f['anonymous-auth'] !== undefined) c.anonymousAuth = f['anonymous-auth'] !== 'false';
-  return validate(c);
+/** Parses kube-apiserver's command line into a validated config (tests and tools). */
+export function configFromFlags(argv: readonly string[]): Readonly<ApiServerConfig> {
+  return completeConfig(parseFlagSet(argv, FLAGS).flags);
 }
 
 export function validate(c: ApiServerConfig): ApiServerConfig {
   const problems: string[] = [];
   if (!c.etcdServers.length) problems.push('--etcd-servers must be specified');
+  if (Boolean(c.etcdCertFile) !== Boolean(c.etcdKeyFile)) problems.push('--etcd-certfile and --etcd-keyfile must be specified together');
   if (!Number.isInteger(c.securePort) || c.securePort < 0 || c.securePort > 65535) problems.push(`--secure-port ${c.securePort} must be between 0 and 65535`);
   if (!c.tlsCertFile || !c.tlsPrivateKeyFile) problems.push('--tls-cert-file and --tls-private-key-file are required (generate them with `npm run pki -- init`)');
   try {
@@ -145,8 +206,30 @@ export function validate(c: ApiServerConfig): ApiServerConfig {
   for (const m of c.authorizationMode) {
     if (!SUPPORTED_AUTHORIZATION_MODES.includes(m)) problems.push(`--authorization-mode: ${m} is not supported (supported: ${SUPPORTED_AUTHORIZATION_MODES.join(', ')})`);
   }
+  for (const [flag, v] of [['--max-requests-inflight', c.maxRequestsInflight], ['--max-mutating-requests-inflight', c.maxMutatingRequestsInflight]] as const) {
+    if (!Number.isInteger(v) || v < 0) problems.push(`${flag} can not be negative value`);
+  }
+  if (!(c.requestTimeoutMs >= 0)) problems.push('--request-timeout can not be negative value');
+  if (!(c.shutdownDelayMs >= 0)) problems.push('--shutdown-delay-duration can not be negative value');
+  if (!(c.shutdownWatchTerminationGracePeriodMs >= 0)) problems.push('--shutdown-watch-termination-grace-period, if provided, can not be a negative value');
+  if (!(c.readHeaderTimeoutMs > 0)) problems.push('--read-header-timeout must be positive');
   if (problems.length) throw new Error(problems.join('; '));
   return Object.freeze({ ...c });
+}
+
+/** The etcd client's TLS material, read from the files --etcd-cafile/--etcd-certfile/--etcd-keyfile name. */
+export function etcdClientTLS(c: ApiServerConfig): EtcdClientTLS | undefined {
+  if (!c.etcdCAFile && !c.etcdCertFile) return undefined;
+  return {
+    ca: c.etcdCAFile ? readFileSync(c.etcdCAFile) : undefined,
+    cert: c.etcdCertFile ? readFileSync(c.etcdCertFile) : undefined,
+    key: c.etcdKeyFile ? readFileSync(c.etcdKeyFile) : undefined,
+  };
+}
+
+/** Storage options from the etcd flags: client TLS and the encryption providers. */
+export function etcdStorageOptions(c: ApiServerConfig): Pick<EtcdStorageOptions, 'tls' | 'transformerFor'> {
+  return { tls: etcdClientTLS(c), transformerFor: c.encryptionProviderConfig ? loadEncryptionConfiguration(c.encryptionProviderConfig) : undefined };
 }
 
 export function readTLS(c: ApiServerConfig): { cert: Buffer; key: Buffer; ca?: Buffer } {

@@ -1,20 +1,22 @@
-// kube-apiserver: parse flags, build the server, bootstrap, listen. Everything else is in server.ts.
-import { createLogger } from '@kubelab/component-base';
-import { configFromFlags, readTLS } from './config.js';
-import { startApiServer } from './run.js';
+// kube-apiserver: flags -> config -> storage, app, bootstrap, listen (run.ts), run by component-base.
+import { runComponent } from '@kubelab/component-base';
+import { completeConfig, FLAGS, readTLS } from './config.js';
+import { startApiServer, type RunningApiServer } from './run.js';
 
-const logger = createLogger('kube-apiserver');
-try {
-  const config = configFromFlags(process.argv.slice(2));
-  const running = await startApiServer(config, readTLS(config), logger);
-  const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'Shutting down');
-    await running.stop();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-} catch (err) {
-  logger.fatal({ err }, 'Failed to start kube-apiserver');
-  process.exit(1);
-}
+await runComponent({
+  name: 'kube-apiserver',
+  short: 'The Kubernetes API server validates and configures data for the api objects which include pods, services, replicationcontrollers, and others.',
+  flags: FLAGS,
+  complete: completeConfig,
+  create: (config, { logger }) => {
+    let running: RunningApiServer | undefined;
+    return {
+      start: async () => {
+        running = await startApiServer(config, readTLS(config), logger);
+      },
+      stop: async () => running?.stop(),
+    };
+  },
+  // Shutdown waits --shutdown-delay-duration, then lets requests finish for up to --request-timeout.
+  shutdownTimeoutMs: (config) => config.shutdownDelayMs + config.shutdownWatchTerminationGracePeriodMs + config.requestTimeoutMs + 5_000,
+});

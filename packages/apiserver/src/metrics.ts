@@ -8,6 +8,10 @@ export interface Metrics {
   registeredWatchers: Gauge<string>;
   watchEvents: Counter<string>;
   storageObjects: Gauge<string>;
+  /** Most requests in flight during the last second, by request_kind (readOnly, mutating). */
+  currentInflightRequests: Gauge<string>;
+  /** Requests answered 429 (in-flight limit) or 504 (request timeout). */
+  requestTerminations: Counter<string>;
 }
 
 export function createMetrics(): Metrics {
@@ -44,6 +48,18 @@ export function createMetrics(): Metrics {
       name: 'apiserver_storage_objects',
       help: 'Number of stored objects at the time of last check split by kind.',
       labelNames: ['resource'],
+      registers: [registry],
+    }),
+    currentInflightRequests: new Gauge({
+      name: 'apiserver_current_inflight_requests',
+      help: 'Maximal number of currently used inflight request limit of this apiserver per request kind in last second.',
+      labelNames: ['request_kind'],
+      registers: [registry],
+    }),
+    requestTerminations: new Counter({
+      name: 'apiserver_request_terminations_total',
+      help: 'Number of requests which apiserver terminated in self-defense.',
+      labelNames: ['verb', 'group', 'version', 'resource', 'subresource', 'scope', 'component', 'code'],
       registers: [registry],
     }),
   };

@@ -1,7 +1,7 @@
 // Starts an apiserver from a config: storage (etcd + watch cache), the fastify app, bootstrap,
 // compaction, listen. Returns a handle to stop it.
 import type { Logger } from '@kubelab/component-base';
-import type { ApiServerConfig } from './config.js';
+import { etcdStorageOptions, type ApiServerConfig } from './config.js';
 import { createApiServer, type ApiServerRuntime } from './server.js';
 import { bootstrap, defaultAdvertiseAddress } from './bootstrap.js';
 import { reconcileBootstrapPolicy } from './bootstrap-policy.js';
@@ -16,6 +16,7 @@ export async function startApiServer(config: ApiServerConfig, tls: { cert: Buffe
   const storage = createStorage({
     endpoints: config.etcdServers,
     cacheResources: config.watchCache,
+    etcd: etcdStorageOptions(config),
     logger: logger.child({ subsystem: 'storage' }),
     cacher: { bookmarkIntervalMs: config.bookmarkIntervalMs },
     compactionIntervalMs: config.etcdCompactionIntervalMs,
@@ -39,9 +40,12 @@ export async function startApiServer(config: ApiServerConfig, tls: { cert: Buffe
   logger.info({ address: `https://${config.bindAddress}:${config.securePort}`, advertiseAddress }, 'Serving securely');
   return {
     runtime,
+    // Graceful: /readyz fails for --shutdown-delay-duration, the listener closes, watches end, requests in
+    // flight finish; then the watch caches and the etcd client close.
     async stop() {
-      await runtime.app.close();
+      await runtime.lifecycle.shutdown(runtime.app);
       await storage.close();
+      logger.info('Shutdown complete');
     },
   };
 }

@@ -1,10 +1,11 @@
 // The apiserver factory: builds the fastify app and its runtime (storage, registry, admission,
 // authentication, authorization) without listening, so tests can start it in-process or as a process.
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import { StatusError, forbidden, requestEntityTooLarge, toStatusError, unauthorized, type KubeObject } from '@kubelab/api';
+import { StatusError, badRequest, forbidden, requestEntityTooLarge, toStatusError, unauthorized, type KubeObject } from '@kubelab/api';
 import type { Logger } from '@kubelab/component-base';
-import type { ApiServerConfig } from './config.js';
-import { parseRequestInfo, type RequestInfo } from './endpoints/request-info.js';
+import { etcdClientTLS, type ApiServerConfig } from './config.js';
+import { invalidNameError, requestInfoFor, type RequestInfo } from './endpoints/request-info.js';
+import { unsupportedMediaTypeFor } from './endpoints/negotiation.js';
 import { handleResource, notFoundPage, type ResourceContext } from './endpoints/resources.js';
 import { AGGREGATED_CONTENT_TYPE, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './endpoints/discovery.js';
 import { createMetrics, scopeOf, type Metrics } from './metrics.js';
@@ -18,6 +19,8 @@ import { createRegistry, type Registry } from './registry/index.js';
 import type { Storage } from './storage/interface.js';
 import { VERSION } from './version.js';
 import { serveOpenAPI } from './endpoints/openapi.js';
+import { RequestLimits } from './filters.js';
+import { ServingLifecycle, fastifyServerOptions, httpsServerOptions, type ServingTimeouts } from './serving.js';
 
 export interface ApiServerRuntime {
   app: ReturnType<typeof buildApp>;
@@ -27,6 +30,10 @@ export interface ApiServerRuntime {
   checks: Map<string, () => Promise<void>>;
   /** Handlers of create-only resources (reviews, serviceaccounts/token). */
   virtual: VirtualCreates;
+  /** In-flight limits and request deadlines. */
+  limits: RequestLimits;
+  /** Connection timeouts and graceful shutdown. */
+  lifecycle: ServingLifecycle;
 }
 
 
@@ -84,6 +91,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
   const ctx: ResourceContext = {
     stores: registry.stores,
     etcdServers: config.etcdServers,
+    etcdClientTLS: etcdClientTLS(config),
     admission,
     virtual,
     authorizer,
@@ -92,7 +100,21 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
     minRequestTimeoutSeconds: config.minRequestTimeoutSeconds,
   };
 
-  const app = buildApp(tls, logger, config.maxRequestBodyBytes);
+  const { readHeaderTimeoutMs, idleConnectionTimeoutMs, requestTimeoutMs } = config;
+  const timeouts: ServingTimeouts = { readHeaderTimeoutMs, idleConnectionTimeoutMs, requestTimeoutMs };
+  const app = buildApp(tls, logger, config.maxRequestBodyBytes, timeouts);
+  const limits = new RequestLimits({ ...config, metrics });
+  const lifecycle = new ServingLifecycle({
+    timeouts,
+    shutdownDelayMs: config.shutdownDelayMs,
+    watchTerminationGracePeriodMs: config.shutdownWatchTerminationGracePeriodMs,
+    logger,
+  });
+  lifecycle.install(app);
+  app.addHook('onClose', async () => limits.stop());
+  checks.set('shutdown', async () => {
+    if (lifecycle.shuttingDown) throw new Error('the apiserver is shutting down');
+  });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -101,6 +123,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
     let status: StatusError;
     const e = err as { code?: string; statusCode?: number; message: string };
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') status = requestEntityTooLarge(`Request entity too large: limit is ${config.maxRequestBodyBytes}`);
+    else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') status = unsupportedMediaTypeFor(req.kube?.verb);
     else if (e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') status = new StatusError({ code: 400, reason: 'BadRequest', message: e.message });
     else status = toStatusError(err);
     if (status.code >= 500) req.log.error({ err }, 'Request failed');
@@ -113,9 +136,13 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
   });
 
   // Authentication and authorization for every request, as upstream's filter chain.
-  app.addHook('onRequest', async (req) => {
-    const url = new URL(req.url, 'http://x');
-    req.kube = parseRequestInfo(req.method, url.pathname, url.searchParams);
+  app.addHook('onRequest', async (req, reply) => {
+    // Not `new URL()`: it resolves `..` and `%2e%2e` and drops everything after a '#', the query included.
+    req.kube = requestInfoFor(req.method, req.url);
+    // An empty Content-Type is no Content-Type: the body is JSON, as upstream (fastify would refuse it).
+    if (req.headers['content-type']?.trim() === '') delete req.headers['content-type'];
+    limits.startDeadline(req, reply);
+    lifecycle.track(req, reply);
     let user: UserInfo | undefined;
     for (const a of authentication.authenticators) {
       user = await a.authenticate({ socket: req.raw.socket, headers: req.headers });
@@ -126,6 +153,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
     // Impersonate-User/-Group/-Uid/-Extra-* (kubectl --as): allowed by the `impersonate` verb.
     // headersDistinct keeps repeated Impersonate-Group headers apart (absent on injected requests).
     req.user = await applyImpersonation(req.raw.headersDistinct ?? req.headers, req.user, authorizer);
+    if (!limits.admit(req, reply)) return reply;
     const ri = req.kube;
     const decision = await authorizer.authorize({ user: req.user, ...ri });
     if (!decision.allowed) {
@@ -138,6 +166,8 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
       }
       throw new StatusError({ code: 403, reason: 'Forbidden', message: `forbidden: ${who} cannot ${ri.verb} path "${ri.path}"${because}`, details: {} });
     }
+    const invalidName = invalidNameError(ri);
+    if (invalidName) throw invalidName;
   });
 
   app.addHook('onResponse', async (req, reply) => {
@@ -198,7 +228,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
   for (const [path, names] of [
     ['/healthz', ['ping', 'etcd']],
     ['/livez', ['ping']],
-    ['/readyz', ['ping', 'etcd']],
+    ['/readyz', ['ping', 'etcd', 'shutdown']],
   ] as const) {
     app.get(path, async (req, reply) => {
       const verbose = req.kube!.query.has('verbose');
@@ -227,22 +257,31 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/apis', handler: dispatch });
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/apis/*', handler: dispatch });
 
-  return { app, registry, metrics, checks, virtual };
+  return { app, registry, metrics, checks, virtual, limits, lifecycle };
 }
 
-function buildApp(tls: { cert: Buffer; key: Buffer; ca?: Buffer }, logger: Logger, bodyLimit: number) {
+function buildApp(tls: { cert: Buffer; key: Buffer; ca?: Buffer }, logger: Logger, bodyLimit: number, timeouts: ServingTimeouts) {
   return Fastify({
     // Client certificates are requested and verified against the cluster CA, but optional: the
     // authenticators decide what an unauthenticated request may do.
-    https: { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false },
+    https: { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false, ...httpsServerOptions(timeouts) },
+    ...fastifyServerOptions(timeouts),
     loggerInstance: logger,
     disableRequestLogging: true,
     bodyLimit,
     // Kubernetes names may contain dots and colons; routing is ours, fastify only dispatches.
     routerOptions: { maxParamLength: 2048 },
-    return503OnClosing: true,
+    // A path the router cannot decode (a malformed escape such as %zz) is a 400 Status, as Go's URL parsing.
+    frameworkErrors: (err, _req, reply) => {
+      const status = err.code === 'FST_ERR_BAD_URL' ? badRequest(err.message) : toStatusError(err);
+      (reply as FastifyReply).code(status.code).header('content-type', 'application/json').send(JSON.stringify(status.status));
+    },
     // A request the HTTP parser rejects still gets a Status body.
     clientErrorHandler: (err, socket) => {
+      // A failed or timed-out TLS handshake has no HTTP to answer in; headers (or a body) that did not arrive in
+      // time close the connection without an answer, as Go does.
+      const code = (err as { code?: string }).code ?? '';
+      if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')) return void socket.destroy();
       const status = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `bad request: ${err.message}`, reason: 'BadRequest', code: 400 });
       if (socket.writable) socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(status)}\r\nConnection: close\r\n\r\n${status}`);
     },

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { expired, type KubeList, type KubeObject, type WatchEvent } from '@kubelab/api';
 import { delayOn, FakeClock, flushMicrotasks } from './clock.js';
-import { Informer, type ListWatch, type WatchStream } from './informer.js';
+import { Informer, decodeTransform, type ListWatch, type WatchStream } from './informer.js';
+import { findKind } from '@kubelab/api';
 import type { ListOptions, WatchOptions } from './rest.js';
 
 class FakeWatch implements WatchStream<KubeObject> {
@@ -89,12 +90,14 @@ function recorder(inf: Informer) {
   return log;
 }
 
-function setup(opts: { pageSize?: number; resyncPeriodMs?: number } = {}) {
+function setup(opts: { pageSize?: number; resyncPeriodMs?: number; transform?: (o: KubeObject) => KubeObject; logger?: { error: (o: object, msg?: string) => void } } = {}) {
   const lw = new FakeListWatch();
   const delays: number[] = [];
   const clock = new FakeClock();
   const inf = new Informer({
     listWatch: lw,
+    transform: opts.transform,
+    logger: opts.logger,
     pageSize: opts.pageSize,
     resyncPeriodMs: opts.resyncPeriodMs,
     clock,
@@ -218,5 +221,37 @@ describe('Informer', () => {
     inf.start();
     await inf.stop();
     expect(await sync).toBe(false);
+  });
+
+  it('skips and logs malformed objects instead of wedging the relist, and keeps going', async () => {
+    const errors: string[] = [];
+    const { lw, inf, log } = setup({ transform: decodeTransform(findKind('v1', 'ConfigMap')!), logger: { error: (o, msg) => errors.push(`${msg}: ${(o as { object: string }).object}`) } });
+    // An index function that assumes a list, as the garbage collector's owner index does.
+    inf.addIndexer('owner', (o) => (o.metadata.ownerReferences ?? []).map((r) => r.uid));
+    lw.set('a');
+    lw.set('bad', { metadata: { name: 'bad', namespace: 'ns', resourceVersion: '99', ownerReferences: 'x' } });
+    lw.set('c', { data: { k: 'v' }, unknownField: 1 });
+    inf.start();
+    expect(await inf.waitForSync()).toBe(true);
+    expect(log).toEqual(['add a@11 initial', 'add c@13 initial']);
+    expect(errors).toEqual(['Skipping an object that cannot be handled: ns/bad']);
+    // Decoded as a typed client would: unknown fields dropped.
+    expect(inf.lister.get('ns', 'c')).toEqual({ metadata: { name: 'c', namespace: 'ns', resourceVersion: '13' }, data: { k: 'v' } });
+    await until(() => lw.watches.length === 1);
+    // A malformed update keeps the cached object; good events after it are still applied.
+    lw.current.push({ type: 'MODIFIED', object: { metadata: { name: 'a', namespace: 'ns', resourceVersion: '20' }, data: { k: 1 } } });
+    lw.current.push({ type: 'MODIFIED', object: { metadata: { name: 'c', namespace: 'ns', resourceVersion: '21' }, data: { k: 'w' } } });
+    await until(() => log.length === 3);
+    expect(log[2]).toBe('update c@13->21');
+    expect(inf.lister.get('ns', 'a')?.metadata.resourceVersion).toBe('11');
+    expect(errors[1]).toBe('Skipping an object that cannot be handled: ns/a');
+    // An index function failing on an object leaves the store as it was.
+    lw.current.push({ type: 'ADDED', object: { metadata: { name: 'd', namespace: 'ns', resourceVersion: '22', ownerReferences: {} } } as unknown as KubeObject });
+    lw.current.push({ type: 'DELETED', object: { metadata: { name: 'a', namespace: 'ns', resourceVersion: '23' }, data: 5 } as unknown as KubeObject });
+    await until(() => log.length === 4);
+    expect(log[3]).toBe('delete a@11');
+    expect(inf.lister.list('ns').map((o) => o.metadata.name)).toEqual(['c']);
+    expect(inf.store.byIndex('owner', 'x')).toEqual([]);
+    await inf.stop();
   });
 });

@@ -1,8 +1,10 @@
 // A shared informer, as client-go's reflector + DeltaFIFO + sharedIndexInformer collapsed into one
 // single-threaded loop: list (paged) then watch from the list's resourceVersion, keep a Store, and
 // tell handlers what changed. On a watch end it re-watches from the last resourceVersion seen; on
-// 410 Gone/Expired it relists (objects that vanished meanwhile are delivered as deletes).
-import { findKind, isGone, type KubeList, type KubeObject, type ResourceInfo, type WatchEvent } from '@kubelab/api';
+// 410 Gone/Expired it relists (objects that vanished meanwhile are delivered as deletes). An object
+// that cannot be handled (it does not decode against the schema, an index function fails on it) is
+// logged and skipped; it never fails a list or a watch.
+import { apiVersionOf, decode, findKind, isGone, type KubeList, type KubeObject, type ResourceInfo, type WatchEvent } from '@kubelab/api';
 import { realClock, delayOn, type Clock, type DelayFn } from './clock.js';
 import { Lister } from './lister.js';
 import type { Logger } from './logger.js';
@@ -44,6 +46,17 @@ export interface InformerOptions<T extends KubeObject> {
   random?: () => number;
   /** Used in logs. */
   name?: string;
+  /**
+   * Applied to every listed or watched object before it is cached (client-go's TransformFunc). Throws
+   * for an object that must not be cached (malformed): the object is logged and skipped.
+   */
+  transform?: (obj: T) => T;
+}
+
+/** A transform that decodes objects against the schema of their resource, rejecting ill-typed ones. */
+export function decodeTransform<T extends KubeObject>(info: ResourceInfo): (obj: T) => T {
+  const apiVersion = apiVersionOf(info);
+  return (obj) => decode(obj, apiVersion, info.kind).object;
 }
 
 const MIN_WATCH_TIMEOUT_S = 300;
@@ -64,6 +77,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private readonly maxBackoffMs: number;
   private readonly random: () => number;
   private readonly name: string;
+  private readonly transform?: (obj: T) => T;
   private abort?: AbortController;
   private currentWatch?: WatchStream<T>;
   private synced = false;
@@ -84,6 +98,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.maxBackoffMs = opts.maxBackoffMs ?? 30_000;
     this.random = opts.random ?? Math.random;
     this.name = opts.name ?? '';
+    this.transform = opts.transform;
   }
 
   /** Registers handlers. Objects already cached are delivered to them as adds. */
@@ -213,10 +228,12 @@ export class Informer<T extends KubeObject = KubeObject> {
   private replace(items: T[]): void {
     const initial = !this.synced;
     const seen = new Set<string>();
-    for (const obj of items) {
-      const key = this.store.keyOf(obj);
-      seen.add(key);
-      const old = this.store.add(obj);
+    for (const item of items) {
+      // A malformed item keeps whatever the cache held for its key (no spurious delete).
+      seen.add(metaNamespaceKey(item ?? {}));
+      const stored = this.cache(item);
+      if (!stored) continue;
+      const [obj, old] = stored;
       if (!old) this.emit('onAdd', obj, initial);
       else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit('onUpdate', old, obj);
     }
@@ -247,19 +264,40 @@ export class Informer<T extends KubeObject = KubeObject> {
     return n;
   }
 
+  /** Transforms and caches one object: [cached, previous], or undefined when it cannot be handled (logged). */
+  private cache(item: T): [T, T | undefined] | undefined {
+    try {
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) throw new Error(`not an object: ${JSON.stringify(item)}`);
+      const obj = this.transform ? this.transform(item) : item;
+      return [obj, this.store.add(obj)];
+    } catch (err) {
+      this.log?.error?.({ informer: this.name, object: metaNamespaceKey(item ?? {}), err: (err as Error).message }, 'Skipping an object that cannot be handled');
+      return undefined;
+    }
+  }
+
   private handleEvent(ev: WatchEvent<T>): void {
     const obj = ev.object;
     switch (ev.type) {
       case 'ADDED':
       case 'MODIFIED': {
-        const old = this.store.add(obj);
-        if (old) this.emit('onUpdate', old, obj);
-        else this.emit('onAdd', obj, false);
+        const stored = this.cache(obj);
+        if (!stored) break;
+        const [cached, old] = stored;
+        if (old) this.emit('onUpdate', old, cached);
+        else this.emit('onAdd', cached, false);
         break;
       }
       case 'DELETED': {
-        const old = this.store.delete(obj);
-        this.emit('onDelete', obj ?? old);
+        // Deleted by key, so a malformed final state still removes what is cached.
+        const old = this.store.deleteKey(metaNamespaceKey(obj ?? {}));
+        let last: T | undefined = old;
+        try {
+          last = obj && this.transform ? this.transform(obj) : (obj ?? old);
+        } catch (err) {
+          this.log?.error?.({ informer: this.name, object: metaNamespaceKey(obj ?? {}), err: (err as Error).message }, 'Deleted object cannot be handled; delivering the cached one');
+        }
+        if (last) this.emit('onDelete', last);
         break;
       }
       case 'BOOKMARK':
@@ -352,6 +390,7 @@ export class SharedInformerFactory {
         clock: this.opts.clock,
         delay: this.opts.delay,
         name: info.group ? `${info.resource}.${info.group}` : info.resource,
+        transform: decodeTransform(info),
       });
       this.informers.set(key, inf);
     }

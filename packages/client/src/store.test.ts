@@ -47,4 +47,16 @@ describe('Store and Lister', () => {
     expect(lister.get('a', 'db-1')?.metadata.labels).toEqual({ app: 'db' });
     expect(lister.get('b', 'db-1')).toBeUndefined();
   });
+
+  it('leaves the store as it was when an index function fails on an object', () => {
+    const store = new Store();
+    store.addIndexer('owner', (o) => (o.metadata.ownerReferences ?? []).map((r) => r.uid));
+    store.add(pod('a', 'p1'));
+    const bad = { metadata: { namespace: 'a', name: 'p1', ownerReferences: 'x' } } as unknown as KubeObject;
+    expect(() => store.add(bad)).toThrow();
+    expect(store.getByKey('a/p1')).toEqual(pod('a', 'p1'));
+    expect(store.byIndex('namespace', 'a')).toHaveLength(1);
+    store.delete(pod('a', 'p1'));
+    expect(store.size).toBe(0);
+  });
 });

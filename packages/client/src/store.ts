@@ -47,13 +47,17 @@ export class Store<T extends KubeObject = KubeObject> {
     for (const [key, obj] of this.items) this.indexInto(index, fn, key, obj);
   }
 
-  /** Adds or replaces an object; returns the previous one, if any. */
+  /**
+   * Adds or replaces an object; returns the previous one, if any. Atomic: when an index function throws
+   * (a malformed object), the error propagates and the store is left as it was.
+   */
   add(obj: T): T | undefined {
     const key = this.keyFunc(obj);
+    const values = this.indexValues(obj);
     const old = this.items.get(key);
     if (old) this.unindex(key, old);
     this.items.set(key, obj);
-    this.index(key, obj);
+    for (const [name, vs] of values) this.fileUnder(this.indices.get(name)!, vs, key);
     return old;
   }
 
@@ -117,12 +121,23 @@ export class Store<T extends KubeObject = KubeObject> {
     return [...(this.indices.get(indexName)?.keys() ?? [])];
   }
 
-  private index(key: string, obj: T): void {
-    for (const [name, fn] of this.indexers) this.indexInto(this.indices.get(name)!, fn, key, obj);
+  /** Every index's values for `obj`; throws when an index function fails or returns no list. */
+  private indexValues(obj: T): [string, string[]][] {
+    const out: [string, string[]][] = [];
+    for (const [name, fn] of this.indexers) {
+      const vs = fn(obj);
+      if (!Array.isArray(vs)) throw new Error(`index ${name} returned ${typeof vs}, not a list`);
+      out.push([name, vs]);
+    }
+    return out;
   }
 
   private indexInto(index: Map<string, Set<string>>, fn: IndexFunc<T>, key: string, obj: T): void {
-    for (const v of new Set(fn(obj))) {
+    this.fileUnder(index, fn(obj), key);
+  }
+
+  private fileUnder(index: Map<string, Set<string>>, values: string[], key: string): void {
+    for (const v of new Set(values)) {
       let keys = index.get(v);
       if (!keys) index.set(v, (keys = new Set()));
       keys.add(key);

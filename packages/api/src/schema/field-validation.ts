@@ -10,6 +10,7 @@
 // `Warning: 299 - "unknown field \"spec.foo\""` response header; Ignore drops them.
 import type { SchemaLookup, SchemaType } from './interface.js';
 import { schemaLookup } from './schema.js';
+import { unknownFieldPaths } from './decode.js';
 
 /** Upstream stops collecting strict errors after this many. */
 const MAX_ERRORS = 100;
@@ -42,47 +43,13 @@ function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /**
  * Paths of the fields in `obj` that the schema of (apiVersion, kind) does not know, in document order:
  * `spec.containers[0].imagee`. Free-form places (RawExtension, managedFields[].fieldsV1) and the values of
- * unknown fields are not looked into. An unknown kind yields [].
+ * unknown fields are not looked into. An unknown kind yields []. (The decoder's walk: ./decode.ts.)
  */
 export function unknownFields(obj: unknown, apiVersion: string, kind: string, schema: SchemaLookup = schemaLookup): string[] {
-  const root = schema.rootType(apiVersion, kind);
-  const out: string[] = [];
-  if (root) walkUnknown(root, obj, '', out);
-  return out;
-}
-
-function walkUnknown(t: SchemaType, v: unknown, path: string, out: string[]): void {
-  if (out.length >= MAX_ERRORS) return;
-  switch (t.kind) {
-    case 'object':
-      if (!isPlainObject(v)) return;
-      for (const [key, value] of Object.entries(v)) {
-        const f = t.property(key);
-        if (!f) {
-          if (out.length < MAX_ERRORS) out.push(join(path, key));
-        } else {
-          walkUnknown(f.type, value, join(path, key), out);
-        }
-      }
-      return;
-    case 'map':
-      if (!isPlainObject(v) || !t.elem) return;
-      for (const [key, value] of Object.entries(v)) walkUnknown(t.elem, value, join(path, key), out);
-      return;
-    case 'array':
-      if (!Array.isArray(v) || !t.elem) return;
-      v.forEach((item, i) => walkUnknown(t.elem!, item, `${path}[${i}]`, out));
-      return;
-    default:
-      return;
-  }
+  return unknownFieldPaths(obj, apiVersion, kind, schema);
 }
 
 // ---- raw JSON scanning (duplicates are invisible once JSON.parse has run) ----

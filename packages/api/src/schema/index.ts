@@ -13,3 +13,4 @@ export {
   parseFieldValidation,
   type FieldValidationDirective,
 } from './field-validation.js';
+export { decode, decodeAs, unknownFieldPaths, cannotBeHandledMessage, goTypeName, parseRFC3339, DecodeError, type DecodeOptions, type Decoded } from './decode.js';

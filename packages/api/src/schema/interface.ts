@@ -10,6 +10,8 @@ export interface SchemaType {
   readonly name: string;
   readonly kind: SchemaKind;
   readonly description?: string;
+  /** OpenAPI format: 'int32' or 'int64' for integers, 'date-time' for times. */
+  readonly format?: string;
   /** object: its fields, by JSON name. */
   property(name: string): SchemaField | undefined;
   /** object: every field name. */

@@ -79,6 +79,7 @@ class Type implements SchemaType {
   readonly name: string;
   readonly kind: SchemaKind;
   readonly description?: string;
+  readonly format?: string;
   readonly required?: readonly string[];
   readonly mapType?: 'atomic' | 'granular';
   readonly groupVersionKinds?: readonly { group: string; version: string; kind: string }[];
@@ -93,6 +94,7 @@ class Type implements SchemaType {
     this.kind = kindOf(definitionName, s);
     this.name = definitionName ?? this.kind;
     if (s.description !== undefined) this.description = s.description;
+    if (s.format !== undefined) this.format = s.format;
     if (s.required) this.required = s.required;
     if (s['x-kubernetes-map-type']) this.mapType = s['x-kubernetes-map-type'];
     if (s['x-kubernetes-group-version-kind']) this.groupVersionKinds = s['x-kubernetes-group-version-kind'];

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { KubeObject } from '@kubelab/api';
 import type { ExtensionDeps, VirtualCreates } from '../extension.js';
-import { X509Authenticator, type Authenticator } from './authn.js';
+import { X509Authenticator, type Authenticator, type UserInfo } from './authn.js';
 import { BootstrapTokenAuthenticator } from './bootstrap-token.js';
 import { publicKeysFromPem } from './jwt.js';
 import { selfSubjectReviewHandler, tokenRequestHandler, tokenReviewHandler } from './authn-reviews.js';
@@ -17,6 +17,29 @@ export interface AuthenticationChain {
   authenticators: Authenticator[];
   /** Whether requests no authenticator recognises may proceed as system:anonymous. */
   anonymous: boolean;
+}
+
+/**
+ * Tries each authenticator in order (upstream's union request authenticator): the first user wins; an
+ * authenticator's error (bad client certificate, refused token) only fails the request (401) when no
+ * other authenticator recognises it.
+ */
+export class UnionAuthenticator implements Authenticator {
+  constructor(private readonly authenticators: Authenticator[]) {}
+
+  async authenticate(req: Parameters<Authenticator['authenticate']>[0]): Promise<UserInfo | undefined> {
+    let failure: unknown;
+    for (const a of this.authenticators) {
+      try {
+        const user = await a.authenticate(req);
+        if (user) return user;
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    if (failure !== undefined) throw failure;
+    return undefined;
+  }
 }
 
 /** --api-audiences, defaulting to the service account issuer as upstream does. */
@@ -66,7 +89,11 @@ export function createAuthentication(deps: ExtensionDeps, virtual: VirtualCreate
   }
 
   const tokens = new UnionTokenAuthenticator(tokenAuthenticators);
-  const authenticators: Authenticator[] = [new X509Authenticator()];
+  const authenticators: Authenticator[] = [];
+  // Without --client-ca-file there is no x509 authenticator: presented certificates are ignored, as upstream.
+  if (config.clientCAFile) {
+    authenticators.push(new X509Authenticator((reason, subject) => logger.info({ reason, subject }, 'Unable to authenticate the request due to an error')));
+  }
   if (tokens.size) {
     authenticators.push(new BearerTokenAuthenticator(tokens, audiences, (error) => logger.debug({ error }, 'Unable to authenticate the request')));
   }
@@ -79,5 +106,5 @@ export function createAuthentication(deps: ExtensionDeps, virtual: VirtualCreate
     virtual.set('/v1/serviceaccounts/token', tokenRequestHandler({ issuer, getter, apiAudiences: audiences, clock }));
   }
 
-  return { authenticators, anonymous: config.anonymousAuth };
+  return { authenticators: [new UnionAuthenticator(authenticators)], anonymous: config.anonymousAuth };
 }

@@ -2,6 +2,7 @@
 // (CN = user, O = groups) and anonymous; authorization AlwaysAllow. Tokens, RBAC and Node
 // authorization plug in here (see the security issue).
 import type { TLSSocket } from 'node:tls';
+import { unauthorized } from '@kubelab/api';
 
 export interface UserInfo {
   name: string;
@@ -13,25 +14,50 @@ export interface UserInfo {
 export const ANONYMOUS: UserInfo = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
 
 export interface Authenticator {
-  /** Returns the user, or undefined when this authenticator has nothing to say about the request. */
+  /**
+   * Returns the user, or undefined when this authenticator has nothing to say about the request; throws
+   * (401) when the request carries credentials of its kind that are not valid.
+   */
   authenticate(req: { socket: unknown; headers: Record<string, string | string[] | undefined> }): Promise<UserInfo | undefined>;
 }
 
+/** Why a presented client certificate was refused (logged; the client only sees 401 Unauthorized). */
+export type X509RejectionHandler = (reason: string, subject: string) => void;
+
 /**
- * Verified client certificates (the TLS layer checked them against --client-ca-file). The identity is
- * fixed for the life of a TLS connection, so it is worked out once per connection.
+ * Client certificates, verified by the TLS layer against --client-ca-file (chain, validity period, and
+ * the clientAuth extended key usage). As upstream's x509 authenticator: no certificate is not its
+ * business, a certificate that fails verification (another CA, expired, not yet valid, server-only) is
+ * an error (401), not anonymous. The identity is fixed for the life of a TLS connection, so it is
+ * worked out once per connection.
  */
 export class X509Authenticator implements Authenticator {
-  private readonly byConnection = new WeakMap<object, UserInfo | null>();
+  private readonly byConnection = new WeakMap<object, UserInfo | string | null>();
+
+  constructor(private readonly onRejected?: X509RejectionHandler) {}
 
   async authenticate(req: { socket: unknown }): Promise<UserInfo | undefined> {
     const socket = req.socket as TLSSocket;
-    if (!socket || typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return undefined;
-    const known = this.byConnection.get(socket);
-    if (known !== undefined) return known ?? undefined;
-    const user = this.fromCertificate(socket);
-    this.byConnection.set(socket, user ?? null);
-    return user;
+    if (!socket || typeof socket.getPeerCertificate !== 'function') return undefined;
+    let known = this.byConnection.get(socket);
+    if (known === undefined) {
+      known = this.verify(socket);
+      this.byConnection.set(socket, known);
+    }
+    if (typeof known === 'string') throw unauthorized();
+    return known ?? undefined;
+  }
+
+  /** The user, null when no certificate was presented (or it names nobody), or why it was refused. */
+  private verify(socket: TLSSocket): UserInfo | string | null {
+    const cert = socket.getPeerCertificate();
+    if (!cert || Object.keys(cert).length === 0) return null;
+    if (!socket.authorized) {
+      const reason = String(socket.authorizationError ?? 'certificate verification failed');
+      this.onRejected?.(reason, `CN=${cert.subject?.CN ?? ''}, serial=${cert.serialNumber ?? ''}`);
+      return reason;
+    }
+    return this.fromCertificate(socket) ?? null;
   }
 
   private fromCertificate(socket: TLSSocket): UserInfo | undefined {

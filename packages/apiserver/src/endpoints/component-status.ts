@@ -1,10 +1,12 @@
 // GET /api/v1/componentstatuses[/NAME]: deprecated upstream since v1.19 but still served. Each read
 // probes the components: kube-scheduler and kube-controller-manager on their local secure ports
 // (upstream probes https://127.0.0.1:10259/healthz and :10257/healthz without verifying the
-// certificate) and every etcd server's /health.
+// certificate) and every etcd server's /health, over TLS with the apiserver's etcd client certificate
+// (--etcd-cafile, --etcd-certfile, --etcd-keyfile) when etcd serves https, as upstream does.
 import https from 'node:https';
 import http from 'node:http';
 import type { KubeObject, KubeList } from '@kubelab/api';
+import type { EtcdClientTLS } from '../storage/etcd.js';
 
 export const COMPONENT_STATUS_WARNING = 'v1 ComponentStatus is deprecated in v1.19+';
 
@@ -13,13 +15,16 @@ interface Probe {
   url: string;
   /** Whether a 200 body means healthy (etcd answers JSON with "health":"true"). */
   healthy(body: string): boolean;
+  /** Client TLS (etcd): verifies the server with ca and presents cert/key. */
+  tls?: EtcdClientTLS;
 }
 
-function get(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+function get(url: string, timeoutMs: number, tls?: EtcdClientTLS): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const mod = u.protocol === 'https:' ? https : http;
-    const req = mod.get(u, { rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
+    const verify = tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: true } : { rejectUnauthorized: false };
+    const req = mod.get(u, { ...verify, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (body += d));
@@ -39,7 +44,7 @@ function errorText(url: string, err: unknown): string {
 async function probe(p: Probe, timeoutMs: number): Promise<KubeObject> {
   let condition: Record<string, string>;
   try {
-    const r = await get(p.url, timeoutMs);
+    const r = await get(p.url, timeoutMs, p.tls);
     if (r.status === 200 && p.healthy(r.body)) condition = { type: 'Healthy', status: 'True', message: 'ok' };
     else condition = { type: 'Healthy', status: 'False', message: r.body.trim(), error: `unhealthy: ${r.status}` };
   } catch (err) {
@@ -48,7 +53,7 @@ async function probe(p: Probe, timeoutMs: number): Promise<KubeObject> {
   return { apiVersion: 'v1', kind: 'ComponentStatus', metadata: { name: p.name }, conditions: [condition] };
 }
 
-export function componentProbes(etcdServers: string[]): Probe[] {
+export function componentProbes(etcdServers: string[], etcdTLS?: EtcdClientTLS): Probe[] {
   return [
     { name: 'scheduler', url: 'https://127.0.0.1:10259/healthz', healthy: (b) => b.trim() === 'ok' },
     { name: 'controller-manager', url: 'https://127.0.0.1:10257/healthz', healthy: (b) => b.trim() === 'ok' },
@@ -56,13 +61,19 @@ export function componentProbes(etcdServers: string[]): Probe[] {
       name: `etcd-${i}`,
       url: `${server.replace(/\/+$/, '')}/health`,
       healthy: (b: string) => /"health"\s*:\s*"true"/.test(b),
+      tls: server.startsWith('https:') ? etcdTLS : undefined,
     })),
   ];
 }
 
 /** All component statuses (list), or one by name (undefined when there is no such component). */
-export async function componentStatuses(etcdServers: string[], name?: string, timeoutMs = 2000): Promise<KubeList | KubeObject | undefined> {
-  const probes = componentProbes(etcdServers).filter((p) => !name || p.name === name);
+export async function componentStatuses(
+  etcdServers: string[],
+  name?: string,
+  opts: { timeoutMs?: number; etcdTLS?: EtcdClientTLS } = {},
+): Promise<KubeList | KubeObject | undefined> {
+  const timeoutMs = opts.timeoutMs ?? 2000;
+  const probes = componentProbes(etcdServers, opts.etcdTLS).filter((p) => !name || p.name === name);
   if (name) return probes.length ? probe(probes[0]!, timeoutMs) : undefined;
   const items = await Promise.all(probes.map((p) => probe(p, timeoutMs)));
   return { apiVersion: 'v1', kind: 'ComponentStatusList', metadata: {}, items };

@@ -6,7 +6,7 @@
 // --validate (the PATCH operations of a kind must list a `fieldValidation` parameter) and for the merge
 // keys of client-side apply; it falls back to v2 only when v3 fails.
 import { createHash } from 'node:crypto';
-import { RESOURCES, definitions, type JSONSchemaProps, type ResourceInfo, type SubresourceInfo } from '@kubelab/api';
+import { RESOURCES, definitions, notAcceptable, type JSONSchemaProps, type ResourceInfo, type SubresourceInfo } from '@kubelab/api';
 import { VERSION } from '../version.js';
 import { encodeOpenAPIV2Document } from './openapi-v2-proto.js';
 
@@ -417,7 +417,13 @@ function acceptsJSON(accept: string | undefined): boolean {
 
 let v2Proto: { bytes: Buffer; hash: string } | undefined;
 
-const NOT_ACCEPTABLE = (): OpenAPIResponse => ({ status: 406, headers: { vary: 'Accept' }, body: '' });
+/** Every error is a Status, also an unservable Accept header. */
+const NOT_ACCEPTABLE = (): OpenAPIResponse => ({
+  status: 406,
+  contentType: 'application/json',
+  headers: { vary: 'Accept' },
+  body: JSON.stringify(notAcceptable('the server cannot serve the OpenAPI document in any of the media types the Accept header names').status),
+});
 
 /**
  * Serves GET /openapi/v2 and /openapi/v3[/<gv>] (`url` is the request path with its query string).

@@ -1,5 +1,6 @@
 // Turns a request's method and path into Kubernetes request attributes, as upstream's
 // RequestInfoFactory: /api/v1/namespaces/ns/pods/name/status -> verb get, resource pods, ...
+import { badRequest, type StatusError } from '@kubelab/api';
 
 export interface RequestInfo {
   isResourceRequest: boolean;
@@ -20,8 +21,57 @@ export interface RequestInfo {
 
 const namespaceSubresources = new Set(['status', 'finalize']);
 
+/**
+ * Splits an HTTP request target as Go's url.ParseRequestURI does: the query starts at the first '?', and a
+ * '#' is an ordinary character (a request target never carries a fragment: WHATWG URL parsing would drop
+ * everything after it, a `?dryRun=All` included). The path is not normalised: `.`, `..` and `//` stay.
+ */
+export function splitRequestTarget(target: string): { path: string; query: URLSearchParams } {
+  const q = target.indexOf('?');
+  return q < 0 ? { path: target, query: new URLSearchParams() } : { path: target.slice(0, q), query: new URLSearchParams(target.slice(q + 1)) };
+}
+
+/** Percent-decodes a whole path (so %2F separates segments, as in Go's URL.Path); a malformed escape is kept as it is. */
+export function decodePath(path: string): string {
+  if (!path.includes('%')) return path;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path.replace(/(?:%[0-9a-fA-F]{2})+/g, (run) => {
+      try {
+        return decodeURIComponent(run);
+      } catch {
+        return run; // bytes that are not UTF-8
+      }
+    });
+  }
+}
+
+/** The request attributes of a request line's method and target. */
+export function requestInfoFor(method: string, target: string): RequestInfo {
+  const { path, query } = splitRequestTarget(target);
+  return parseRequestInfo(method, path, query);
+}
+
+/** upstream's path.IsValidPathSegmentName: what a name in a URL may not be. */
+export function isValidPathSegmentName(name: string): string[] {
+  if (name === '.' || name === '..') return [`may not be '${name}'`];
+  return ['/', '%'].filter((c) => name.includes(c)).map((c) => `may not contain '${c}'`);
+}
+
+/** The 400 for a named request whose name cannot be a key (upstream's NamespaceKeyFunc / NoNamespaceKeyFunc). */
+export function invalidNameError(ri: RequestInfo): StatusError | undefined {
+  if (!ri.isResourceRequest || !ri.name) return undefined;
+  const msgs = isValidPathSegmentName(ri.name);
+  return msgs.length ? badRequest(`Name parameter invalid: ${JSON.stringify(ri.name)}: ${msgs.join(';')}`) : undefined;
+}
+
+/**
+ * Request attributes of a method and an (escaped) path. As upstream's RequestInfoFactory, the path is
+ * decoded first and then split, and empty segments (`//`) are kept: they name no resource.
+ */
 export function parseRequestInfo(method: string, rawPath: string, query: URLSearchParams): RequestInfo {
-  const path = rawPath.split('?')[0]!;
+  const path = decodePath(rawPath.split('?')[0]!);
   const info: RequestInfo = {
     isResourceRequest: false,
     path,
@@ -36,7 +86,8 @@ export function parseRequestInfo(method: string, rawPath: string, query: URLSear
     parts: [],
     query,
   };
-  const segments = path.replace(/^\/+|\/+$/g, '').split('/').filter((s) => s !== '').map(decodeURIComponent);
+  const trimmed = path.replace(/^\/+|\/+$/g, '');
+  const segments = trimmed === '' ? [] : trimmed.split('/');
   if (segments.length === 0) return info;
   const prefix = segments[0]!;
   if (prefix !== 'api' && prefix !== 'apis') return info;

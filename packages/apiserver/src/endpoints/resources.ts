@@ -1,7 +1,6 @@
 // Serves every resource request: get, list, watch, create, update, patch, delete, deletecollection,
 // and the status / binding / finalize subresources, for every resource in the registry.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import jsonPatch, { type Operation } from 'fast-json-patch';
 import {
   StatusError,
   apiVersionOf,
@@ -9,13 +8,14 @@ import {
   methodNotSupported,
   notFound,
   toStatusError,
-  unsupportedMediaType,
   applyDefaults,
   conflict,
   labelSelectorToString,
   OPTIMISTIC_LOCK_MESSAGE,
   schemaLookup,
   strategicMergePatch,
+  mergePatch,
+  applyJSONPatch,
   apply as serverSideApply,
   updateManagedFields,
   managerOrUserAgent,
@@ -23,8 +23,13 @@ import {
   strictDecodingErrors,
   strictDecodingMessage,
   strictDecodingBadRequestMessage,
-  unknownFields,
   warningHeaderValue,
+  decode,
+  decodeAs,
+  DecodeError,
+  cannotBeHandledMessage,
+  fieldErrors,
+  invalid,
   type FieldValidationDirective,
   type KubeObject,
   type ResourceInfo,
@@ -37,14 +42,17 @@ import type { AdmissionAttributes, AdmissionChain } from '../admission/admission
 import type { Authorizer, UserInfo } from '../auth/authn.js';
 import type { VirtualCreates } from '../extension.js';
 import { COMPONENT_STATUS_WARNING, componentStatuses } from './component-status.js';
+import type { EtcdClientTLS } from '../storage/etcd.js';
 import type { RequestInfo } from './request-info.js';
-import { PATCH_MEDIA_TYPES, decodeBody, encodeBody, mediaTypeOf, negotiateOutput, type OutputFormat } from './negotiation.js';
+import { PATCH_MEDIA_TYPES, decodeBody, encodeBody, mediaTypeOf, negotiateOutput, unsupportedMediaTypeFor, type OutputFormat } from './negotiation.js';
 import type { Metrics } from '../metrics.js';
 
 export interface ResourceContext {
   stores: Map<string, Store>;
   /** etcd client URLs, probed by componentstatuses. */
   etcdServers: string[];
+  /** The apiserver's etcd client TLS, used by that probe too. */
+  etcdClientTLS?: EtcdClientTLS;
   admission: AdmissionChain;
   virtual: VirtualCreates;
   authorizer: Authorizer;
@@ -73,9 +81,11 @@ function boolParam(v: string | null): boolean | undefined {
 function intParam(q: URLSearchParams, name: string): number | undefined {
   const v = q.get(name);
   if (v === null || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw badRequest(`invalid value for ${name}: ${v}`);
-  return n;
+  // Query integers are int64 (strconv.ParseInt, base 10), as upstream's parameter codec reads them.
+  if (!/^[+-]?\d+$/.test(v)) throw badRequest(`strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+  const big = BigInt(v);
+  if (big > 9223372036854775807n || big < -9223372036854775808n) throw badRequest(`strconv.ParseInt: parsing ${JSON.stringify(v)}: value out of range`);
+  return Number(big);
 }
 
 function listQuery(q: URLSearchParams): ListQuery {
@@ -116,12 +126,17 @@ function enforceFieldValidation(directive: FieldValidationDirective, errors: str
   for (const e of errors) warn(reply, e);
 }
 
-/** Unknown and duplicate fields of a decoded request body (duplicates only where JSON text is at hand). */
-function decodingErrors(raw: Buffer | undefined, contentType: string | undefined, obj: KubeObject): string[] {
-  const apiVersion = obj.apiVersion ?? '';
-  const kind = obj.kind ?? '';
-  if (mediaTypeOf(contentType) === 'application/json' && raw) return strictDecodingErrors(raw.toString('utf8'), apiVersion, kind);
-  return unknownFields(obj, apiVersion, kind).map((f) => `unknown field ${JSON.stringify(f)}`);
+/**
+ * Unknown and duplicate fields of a request body: from its JSON text when at hand (duplicates are only
+ * visible there), else the unknown fields the decoder dropped.
+ */
+function decodingErrors(raw: Buffer | undefined, contentType: string | undefined, obj: KubeObject, unknown: string[]): string[] {
+  if (mediaTypeOf(contentType) === 'application/json' && raw) return strictDecodingErrors(raw.toString('utf8'), obj.apiVersion ?? '', obj.kind ?? '');
+  return unknownFieldErrors(unknown);
+}
+
+function unknownFieldErrors(paths: string[]): string[] {
+  return paths.map((f) => `unknown field ${JSON.stringify(f)}`);
 }
 
 function managerOf(q: URLSearchParams, req: FastifyRequest): string {
@@ -187,19 +202,60 @@ function checkTypeMeta(body: unknown, info: ResourceInfo, kind = info.kind, apiV
   }
   obj.apiVersion = apiVersion;
   obj.kind = kind;
-  if (obj.metadata !== undefined && (obj.metadata === null || typeof obj.metadata !== 'object' || Array.isArray(obj.metadata))) {
-    throw badRequest(`${kind} in version "${apiVersion.split('/').pop()}" cannot be handled as a ${kind}: json: cannot unmarshal ${typeof obj.metadata} into Go struct field ${kind}.metadata of type v1.ObjectMeta`);
-  }
-  obj.metadata ??= {};
   return obj;
 }
+
+/** What a body became once decoded: the typed object and the unknown fields dropped from it. */
+interface DecodedBody {
+  obj: KubeObject;
+  unknown: string[];
+}
+
+/**
+ * Decodes a body into (apiVersion, kind) before anything else looks at it, as upstream's typed decode:
+ * type meta checked, field types checked against the schema (a mismatch is a 400 `... cannot be handled
+ * as a ...`, or what `onError` makes of it), unknown fields dropped and returned for field validation.
+ */
+function decodeObject(
+  body: unknown,
+  info: ResourceInfo,
+  kind = info.kind,
+  apiVersion = apiVersionOf(info),
+  opts: { keepNulls?: boolean; onError?: (message: string) => StatusError } = {},
+): DecodedBody {
+  const typed = checkTypeMeta(body, info, kind, apiVersion);
+  let decoded: { object: KubeObject; unknownFields: string[] };
+  try {
+    decoded = decode(typed as KubeObject, apiVersion, kind, { keepNulls: opts.keepNulls });
+  } catch (err) {
+    if (!(err instanceof DecodeError)) throw err;
+    throw opts.onError ? opts.onError(err.message) : badRequest(cannotBeHandledMessage(apiVersion, kind, err.message));
+  }
+  const obj = decoded.object;
+  obj.metadata ??= {};
+  return { obj, unknown: decoded.unknownFields };
+}
+
+/** A patch whose result does not decode: 422 `"" is invalid: patch: Invalid value: "<result>": <error>`, as upstream's patcher. */
+function invalidPatchResult(patched: unknown): (message: string) => StatusError {
+  return (message) => invalid({ group: '', kind: '' }, '', [fieldErrors.invalid('patch', JSON.stringify(patched), message)]);
+}
+
+const DELETE_OPTIONS = 'io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions';
 
 function deleteOptionsOf(req: FastifyRequest, q: URLSearchParams): DeleteOptions {
   let opts: DeleteOptions = {};
   const raw = req.body as Buffer | undefined;
-  if (raw && raw.length && raw.toString('utf8').trim()) {
-    const body = decodeBody(raw, req.headers['content-type']) as Record<string, unknown>;
-    if (body && typeof body === 'object') opts = body as DeleteOptions;
+  if (raw?.length && raw.toString('utf8').trim()) {
+    const body = decodeBody(raw, req.headers['content-type']);
+    try {
+      opts = decodeAs(body, schemaLookup.typeByName(DELETE_OPTIONS)!).object as DeleteOptions;
+    } catch (err) {
+      if (err instanceof DecodeError) throw badRequest(err.message);
+      throw err;
+    }
+    // A copy: the query parameters below are merged into it.
+    opts = { ...opts };
   }
   const grace = intParam(q, 'gracePeriodSeconds');
   if (grace !== undefined) opts.gracePeriodSeconds = grace;
@@ -208,6 +264,17 @@ function deleteOptionsOf(req: FastifyRequest, q: URLSearchParams): DeleteOptions
   const orphan = boolParam(q.get('orphanDependents'));
   if (orphan !== undefined) opts.orphanDependents = orphan;
   if (q.getAll('dryRun').length) opts.dryRun = q.getAll('dryRun');
+  // Anything but "All" would delete for real (upstream's ValidateDryRun).
+  const dryRun = opts.dryRun ?? [];
+  if (dryRun.some((v) => v !== 'All')) {
+    const value = `[]string{${dryRun.map((v) => JSON.stringify(v)).join(', ')}}`;
+    throw new StatusError({
+      code: 422,
+      reason: 'Invalid',
+      message: `DeleteOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: ${value}: supported values: "All"`,
+      details: { group: 'meta.k8s.io', kind: 'DeleteOptions', causes: [{ reason: 'FieldValueNotSupported', message: `Unsupported value: ${value}: supported values: "All"`, field: 'dryRun' }] },
+    });
+  }
   if (opts.propagationPolicy && !['Orphan', 'Background', 'Foreground'].includes(opts.propagationPolicy)) {
     throw new StatusError({
       code: 422,
@@ -224,7 +291,7 @@ function applyPatch(current: KubeObject, patchType: string, patchBody: Buffer, i
     const ops = decodeBody(patchBody, 'application/json');
     if (!Array.isArray(ops)) throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
     try {
-      return jsonPatch.applyPatch(current, ops as Operation[], true, false).newDocument as KubeObject;
+      return applyJSONPatch(current, ops);
     } catch (err) {
       const e = err as Error & { name?: string };
       throw new StatusError({ code: 422, reason: 'Invalid', message: `the server rejected our request due to an error in our request: ${e.message.split('\n')[0]}` });
@@ -246,7 +313,12 @@ function applyPatch(current: KubeObject, patchType: string, patchBody: Buffer, i
       throw new StatusError({ code: 422, reason: 'Invalid', message: (err as Error).message });
     }
   }
-  throw unsupportedMediaType(patchType);
+  throw unsupportedMediaTypeFor('patch');
+}
+
+/** `/v1, Kind=Pod`, `apps/v1, Kind=Deployment`: a GroupVersionKind as Go prints it. */
+function typeMetaString(info: ResourceInfo): string {
+  return `${info.group}/${info.version}, Kind=${info.kind}`;
 }
 
 function rfc3339Now(ctx: ResourceContext): string {
@@ -268,17 +340,6 @@ function recordManager(ctx: ResourceContext, info: ResourceInfo, live: KubeObjec
 async function admitAndDefault(ctx: ResourceContext, attrs: AdmissionAttributes): Promise<void> {
   await ctx.admission.admit(attrs);
   if (attrs.object) applyDefaults(attrs.object);
-}
-
-/** RFC 7386 JSON merge patch. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
-  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
 }
 
 export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req: FastifyRequest, reply: FastifyReply, user: UserInfo): Promise<void> {
@@ -309,12 +370,12 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
     dryRun,
   });
 
-  if (sub === 'scale') return handleScale(ctx, store, ns, ri, req, reply, q);
+  if (sub === 'scale') return handleScale(store, ns, ri, req, reply, q);
   if (info.group === '' && info.resource === 'componentstatuses') {
     // Probed on every read, never stored; deprecated upstream, which says so in a warning.
     const format = negotiateOutput(req.headers.accept, true);
     warn(reply, COMPONENT_STATUS_WARNING);
-    const result = await componentStatuses(ctx.etcdServers, ri.name || undefined);
+    const result = await componentStatuses(ctx.etcdServers, ri.name || undefined, { etcdTLS: ctx.etcdClientTLS });
     if (!result) throw notFound(store.gr, ri.name);
     return send(reply, 200, format, render(ctx, info, format, result as KubeObject, !ri.name, q));
   }
@@ -346,15 +407,15 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
         if (!answer) throw notFoundPage();
         const kind = subInfo?.kind ?? info.kind;
         const apiVersion = subInfo?.group !== undefined ? `${subInfo.group}/${subInfo.version}` : apiVersionOf(info);
-        const obj = checkTypeMeta(decodeBody(req.body as Buffer, req.headers['content-type']), info, kind, apiVersion);
+        const { obj } = decodeObject(decodeBody(req.body as Buffer, req.headers['content-type']), info, kind, apiVersion);
         if (sub && !(await store.get(ns, ri.name).then(() => true))) throw notFound(store.gr, ri.name);
         const out = await answer(obj, { user, namespace: ns, name: sub ? ri.name : '', dryRun, authorizer: ctx.authorizer });
         return send(reply, 201, format, out);
       }
       const validation = fieldValidationOf(q);
       const manager = managerOf(q, req);
-      const obj = checkTypeMeta(decodeBody(req.body as Buffer, req.headers['content-type']), info);
-      enforceFieldValidation(validation, decodingErrors(req.body as Buffer, req.headers['content-type'], obj), reply, (errs) => strictDecodingBadRequestMessage(obj.apiVersion!, obj.kind!, errs));
+      const { obj, unknown } = decodeObject(decodeBody(req.body as Buffer, req.headers['content-type']), info);
+      enforceFieldValidation(validation, decodingErrors(req.body as Buffer, req.headers['content-type'], obj, unknown), reply, (errs) => strictDecodingBadRequestMessage(obj.apiVersion!, obj.kind!, errs));
       applyDefaults(obj);
       recordManager(ctx, info, null, obj, manager, sub);
       const attrs = admissionAttrs('CREATE', obj, null, obj.metadata.name ?? '', dryRun);
@@ -370,8 +431,8 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
       const dryRun = dryRunOf(q);
       const validation = fieldValidationOf(q);
       const manager = managerOf(q, req);
-      const obj = checkTypeMeta(decodeBody(req.body as Buffer, req.headers['content-type']), info);
-      enforceFieldValidation(validation, decodingErrors(req.body as Buffer, req.headers['content-type'], obj), reply, (errs) => strictDecodingBadRequestMessage(obj.apiVersion!, obj.kind!, errs));
+      const { obj, unknown } = decodeObject(decodeBody(req.body as Buffer, req.headers['content-type']), info);
+      enforceFieldValidation(validation, decodingErrors(req.body as Buffer, req.headers['content-type'], obj, unknown), reply, (errs) => strictDecodingBadRequestMessage(obj.apiVersion!, obj.kind!, errs));
       if (obj.metadata.name && obj.metadata.name !== ri.name) {
         throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${ri.name})`);
       }
@@ -394,9 +455,9 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
       const format = negotiateOutput(req.headers.accept, false);
       const dryRun = dryRunOf(q);
       const patchType = mediaTypeOf(req.headers['content-type']);
-      if (!PATCH_MEDIA_TYPES[patchType]) throw unsupportedMediaType(patchType);
+      if (!PATCH_MEDIA_TYPES[patchType]) throw unsupportedMediaTypeFor('patch');
       const body = req.body as Buffer;
-      if (!body || !body.length) throw badRequest('empty patch');
+      if (!body?.length) throw badRequest('empty patch');
       const validation = fieldValidationOf(q);
       const isApply = PATCH_MEDIA_TYPES[patchType] === 'apply';
       const fieldManager = q.get('fieldManager');
@@ -417,18 +478,23 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
         async (current) => {
           let patched: KubeObject;
           if (isApply) {
-            const applied = checkTypeMeta(decodeBody(body, 'application/apply-patch+yaml'), info);
-            enforceFieldValidation(validation, unknownFields(applied, applied.apiVersion!, applied.kind!).map((f) => `unknown field ${JSON.stringify(f)}`), reply, strictDecodingMessage);
+            const { obj: applied, unknown } = decodeObject(decodeBody(body, 'application/apply-patch+yaml'), info, info.kind, apiVersionOf(info), {
+              keepNulls: true,
+              onError: (message) => badRequest(`failed to create typed patch object (${typeMetaString(info)}): ${message}`),
+            });
+            enforceFieldValidation(validation, unknownFieldErrors(unknown), reply, strictDecodingMessage);
             if (applied.metadata?.name && applied.metadata.name !== ri.name) {
               throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${ri.name})`);
             }
             const type = schemaLookup.rootType(apiVersionOf(info), info.kind);
             patched = serverSideApply(current, applied, manager, type, { force, now: rfc3339Now(ctx), apiVersion: apiVersionOf(info), subresource: sub || undefined }).object as KubeObject;
-            patched = checkTypeMeta(patched, info);
+            patched = decodeObject(patched, info, info.kind, apiVersionOf(info), { onError: invalidPatchResult(patched) }).obj;
           } else {
             if (!current) throw notFound(store.gr, ri.name);
-            patched = checkTypeMeta(applyPatch(current, patchType, body, info), info);
-            enforceFieldValidation(validation, unknownFields(patched, patched.apiVersion!, patched.kind!).map((f) => `unknown field ${JSON.stringify(f)}`), reply, strictDecodingMessage);
+            const result = applyPatch(current, patchType, body, info);
+            const decoded = decodeObject(result, info, info.kind, apiVersionOf(info), { onError: invalidPatchResult(result) });
+            patched = decoded.obj;
+            enforceFieldValidation(validation, unknownFieldErrors(decoded.unknown), reply, strictDecodingMessage);
             recordManager(ctx, info, current, patched, manager, sub);
           }
           applyDefaults(patched);
@@ -483,7 +549,7 @@ async function createBinding(
 ) {
   const pods = ctx.stores.get('/v1/pods')!;
   const bindingInfo = ctx.stores.get('/v1/bindings')!.info;
-  const binding = checkTypeMeta(decodeBody(req.body as Buffer, req.headers['content-type']), bindingInfo, 'Binding', 'v1');
+  const { obj: binding } = decodeObject(decodeBody(req.body as Buffer, req.headers['content-type']), bindingInfo, 'Binding', 'v1');
   const podName = ri.resource === 'bindings' ? binding.metadata.name : ri.name;
   if (!podName) throw badRequest('name is required in the Binding');
   if (ri.resource === 'pods' && binding.metadata.name && binding.metadata.name !== ri.name) {
@@ -527,9 +593,11 @@ async function serveWatch(ctx: ResourceContext, store: Store, ns: string, ri: Re
   };
   // A watch on one object: /pods?fieldSelector=metadata.name=x or the old /watch/.../pods/x form.
   if (ri.name) query.fieldSelector = [query.fieldSelector, `metadata.name=${ri.name}`].filter(Boolean).join(',');
+  // Read before the watch starts, so that a malformed value leaves no watcher behind. As upstream, 0 (or none)
+  // is the randomised default and a negative value ends the watch at once.
+  const timeoutSeconds = intParam(q, 'timeoutSeconds') || Math.floor(ctx.minRequestTimeoutSeconds * (1 + Math.random()));
   const watcher = await store.watch(ns, query);
   const info = store.info;
-  const timeoutSeconds = intParam(q, 'timeoutSeconds') ?? Math.floor(ctx.minRequestTimeoutSeconds * (1 + Math.random()));
 
   reply.hijack();
   const res = reply.raw;
@@ -545,7 +613,10 @@ async function serveWatch(ctx: ResourceContext, store: Store, ns: string, ri: Re
     ctx.metrics.registeredWatchers.dec({ group: info.group, version: info.version, kind: info.kind });
     if (!res.writableEnded) res.end();
   };
-  const timer = setTimeout(finish, Math.max(0, timeoutSeconds) * 1000);
+  // setTimeout takes at most 2^31-1 ms (24.8 days); a longer delay would fire at once. A HEAD response
+  // carries no body, so its watch ends as soon as the headers are out (else it holds the connection).
+  const timeoutMs = req.method === 'HEAD' ? 0 : Math.min(Math.max(0, timeoutSeconds) * 1000, 2 ** 31 - 1);
+  const timer = setTimeout(finish, timeoutMs);
   req.raw.on('close', finish);
   res.on('close', finish);
   const printer = format.as === 'table' ? printerFor(info.group, info.resource) : undefined;
@@ -599,7 +670,7 @@ export function toScale(obj: KubeObject): KubeObject {
   };
 }
 
-async function handleScale(ctx: ResourceContext, store: Store, ns: string, ri: RequestInfo, req: FastifyRequest, reply: FastifyReply, q: URLSearchParams) {
+async function handleScale(store: Store, ns: string, ri: RequestInfo, req: FastifyRequest, reply: FastifyReply, q: URLSearchParams) {
   const format = negotiateOutput(req.headers.accept, false);
   const scaleInfo = { ...store.info, group: 'autoscaling', version: 'v1', kind: 'Scale' };
   if (ri.verb === 'get') return send(reply, 200, format, toScale(await store.get(ns, ri.name)));
@@ -614,17 +685,15 @@ async function handleScale(ctx: ResourceContext, store: Store, ns: string, ri: R
       const scale = toScale(current);
       let wanted: KubeObject;
       if (ri.verb === 'patch') {
-        if (!PATCH_MEDIA_TYPES[patchType]) throw unsupportedMediaType(patchType);
-        wanted = applyPatch(scale, patchType, body, scaleInfo as ResourceInfo);
+        if (!PATCH_MEDIA_TYPES[patchType]) throw unsupportedMediaTypeFor('patch');
+        const result = applyPatch(scale, patchType, body, scaleInfo as ResourceInfo);
+        wanted = decodeObject(result, scaleInfo as ResourceInfo, 'Scale', 'autoscaling/v1', { onError: invalidPatchResult(result) }).obj;
       } else {
-        wanted = checkTypeMeta(decodeBody(body, req.headers['content-type']), scaleInfo as ResourceInfo, 'Scale', 'autoscaling/v1');
+        wanted = decodeObject(decodeBody(body, req.headers['content-type']), scaleInfo as ResourceInfo, 'Scale', 'autoscaling/v1').obj;
       }
       const rv = wanted.metadata?.resourceVersion;
       if (rv && rv !== current.metadata.resourceVersion) throw conflict(store.gr, ri.name, OPTIMISTIC_LOCK_MESSAGE);
-      const replicas = wanted.spec?.replicas;
-      if (replicas !== undefined && (typeof replicas !== 'number' || !Number.isInteger(replicas))) {
-        throw badRequest(`Scale in version "v1" cannot be handled as a Scale: json: cannot unmarshal ${typeof replicas} into Go struct field ScaleSpec.spec.replicas of type int32`);
-      }
+      const replicas = wanted.spec?.replicas as number | undefined;
       const next = structuredClone(current);
       next.spec = { ...(next.spec ?? {}), replicas: replicas ?? 0 };
       return next;

@@ -1,5 +1,5 @@
 // The default strategy and the table of every resource's definition.
-import { RESOURCES, type KubeObject, type ResourceInfo } from '@kubelab/api';
+import { RESOURCES, setOwn, validateStatusUpdate, type KubeObject, type ResourceInfo } from '@kubelab/api';
 import type { ResourceDefinition, StatusStrategy, Strategy } from './strategy.js';
 
 /** Resources whose metadata.generation tracks spec changes (controllers report observedGeneration). */
@@ -15,7 +15,7 @@ function hasStatus(info: ResourceInfo): boolean {
 /** Copies every top-level field but metadata and status from `from` to `to`. */
 export function keepSpec(to: KubeObject, from: KubeObject): void {
   for (const k of Object.keys(to)) if (!['metadata', 'status', 'apiVersion', 'kind'].includes(k)) delete to[k];
-  for (const [k, v] of Object.entries(from)) if (!['metadata', 'status', 'apiVersion', 'kind'].includes(k)) to[k] = structuredClone(v);
+  for (const [k, v] of Object.entries(from)) if (!['metadata', 'status', 'apiVersion', 'kind'].includes(k)) setOwn(to, k, structuredClone(v));
 }
 
 export function defaultStrategy(info: ResourceInfo): Strategy {
@@ -50,7 +50,8 @@ export const statusStrategy: StatusStrategy = {
     if (obj.metadata.finalizers === undefined) delete obj.metadata.finalizers;
     if (old.metadata.generation !== undefined) obj.metadata.generation = old.metadata.generation;
   },
-  validateUpdate: () => [],
+  // Per kind, as upstream's status strategies: metadata update rules plus the status checks (counts >= 0, ...).
+  validateUpdate: validateStatusUpdate,
 };
 
 export type StrategyOverride = (base: Strategy, info: ResourceInfo) => Partial<Strategy>;

@@ -116,7 +116,7 @@ export class Store {
           return new StatusError({
             code: 504,
             reason: 'Timeout',
-            message: `Too large resource version: ${err.message}`,
+            message: err.message,
             details: { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 },
           });
         case 'Unreachable':

@@ -1,5 +1,6 @@
 // Storage on etcd v3 (as upstream's k8s.io/apiserver/pkg/storage/etcd3 store and watcher). Values are
-// JSON; an object's resourceVersion is its etcd mod_revision, stamped on the way out and never stored.
+// JSON, passed through the resource's value transformer (encryption at rest) when one is configured; an
+// object's resourceVersion is its etcd mod_revision, stamped on the way out and never stored.
 // Every call has a short deadline; a call that fails because etcd is unreachable rejects with
 // StorageError('Unreachable'), and the next call reconnects (no circuit breaker, no blind retries,
 // so a create is never replayed).
@@ -29,6 +30,7 @@ import {
   type Watcher,
 } from './interface.js';
 import { WatchQueue } from './watch-queue.js';
+import type { TransformerForKey } from './encryption/config.js';
 import {
   INITIAL_EVENTS_END_ANNOTATION,
   checkPreconditions,
@@ -58,6 +60,17 @@ export interface EtcdStorageOptions {
   requestTimeoutMs?: number;
   /** Events a direct watch buffers before its etcd stream is paused (default 1000). */
   watchHighWaterMark?: number;
+  /** The value transformer of each key (--encryption-provider-config); none: plain JSON. */
+  transformerFor?: TransformerForKey;
+  /** TLS towards etcd (https:// endpoints): --etcd-cafile, --etcd-certfile, --etcd-keyfile. */
+  tls?: EtcdClientTLS;
+}
+
+/** PEM contents of the etcd client flags; without ca the system roots verify etcd's certificate. */
+export interface EtcdClientTLS {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
 }
 
 /** One change seen by a raw etcd watch (used by the Cacher). Keys exclude the storage prefix. */
@@ -165,6 +178,7 @@ export class EtcdStorage implements Storage {
   private readonly logger: StorageLogger;
   private readonly watchHighWaterMark: number;
   private readonly rawWatches = new Set<RawWatch>();
+  private readonly transformerFor?: TransformerForKey;
   private closed = false;
 
   constructor(opts: EtcdStorageOptions) {
@@ -172,10 +186,13 @@ export class EtcdStorage implements Storage {
     this.prefix = opts.prefix ?? '';
     this.logger = opts.logger ?? noopLogger;
     this.watchHighWaterMark = opts.watchHighWaterMark ?? 1000;
+    this.transformerFor = opts.transformerFor;
     const timeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const user = opts.client ?? {};
+    const credentials = opts.tls ? { rootCertificate: opts.tls.ca as Buffer, privateKey: opts.tls.key, certChain: opts.tls.cert } : undefined;
     this.client = new Etcd3({
       dialTimeout: timeout,
+      ...(credentials ? { credentials } : {}),
       ...user,
       hosts: opts.endpoints,
       grpcOptions: {
@@ -194,6 +211,33 @@ export class EtcdStorage implements Storage {
 
   private etcdKey(key: string): Buffer {
     return Buffer.from(this.prefix + key);
+  }
+
+  /** The bytes stored for a value (encrypted when key's resource has providers). */
+  private toStorage(key: string, value: string): Buffer {
+    const plain = Buffer.from(value);
+    const transformer = this.transformerFor?.(key);
+    return transformer ? transformer.transformToStorage(plain, this.etcdKey(key)) : plain;
+  }
+
+  /**
+   * Decodes a stored value; stale when it was not written by the current write provider (an update
+   * rewrites it even if nothing changed). A value no provider can read is an internal error, as upstream
+   * (a list names the key: `unable to transform key "...": ...`).
+   */
+  private decode(key: string, stored: Buffer, revision: number | string, listing = false): { obj: KubeObject; plain: Buffer; stale: boolean } {
+    const transformer = this.transformerFor?.(key);
+    let plain = stored;
+    let stale = false;
+    if (transformer) {
+      try {
+        ({ data: plain, stale } = transformer.transformFromStorage(stored, this.etcdKey(key)));
+      } catch (err) {
+        const why = errorMessage(err);
+        throw new StorageError('InvalidObj', key, listing ? `unable to transform key ${JSON.stringify(this.prefix + key)}: ${why}` : why);
+      }
+    }
+    return { obj: decodeFromStorage(key, plain, revision), plain, stale };
   }
 
   /** Maps an etcd/gRPC failure to a StorageError (Unreachable, Expired, TooLargeResourceVersion). */
@@ -233,7 +277,7 @@ export class EtcdStorage implements Storage {
     const res = await this.txn(
       key,
       [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
-      [{ request_put: { key: k, value: Buffer.from(value) } }],
+      [{ request_put: { key: k, value: this.toStorage(key, value) } }],
       [],
     );
     if (!res.succeeded) throw new StorageError('KeyExists', key, `key exists: ${key}`);
@@ -243,7 +287,7 @@ export class EtcdStorage implements Storage {
   async get(key: string): Promise<KubeObject> {
     const kv = await this.getKv(key);
     if (!kv) throw new StorageError('KeyNotFound', key, `key not found: ${key}`);
-    return decodeFromStorage(key, kv.value, kv.mod_revision);
+    return this.decode(key, kv.value, kv.mod_revision).obj;
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
@@ -327,7 +371,7 @@ export class EtcdStorage implements Storage {
         const fullKey = kv.key.toString('utf8');
         lastKey = fullKey.slice(this.prefix.length);
         takenFromLast++;
-        const obj = decodeFromStorage(lastKey, kv.value, kv.mod_revision);
+        const obj = this.decode(lastKey, kv.value, kv.mod_revision, true).obj;
         if (!opts.predicate || opts.predicate(obj)) {
           items.push(obj);
           keys.push(lastKey);
@@ -359,19 +403,23 @@ export class EtcdStorage implements Storage {
     let kv = await this.getKv(key);
     for (;;) {
       let current: KubeObject | null = null;
+      let stored: { plain: Buffer; stale: boolean } | undefined;
       if (kv) {
-        current = decodeFromStorage(key, kv.value, kv.mod_revision);
+        const decoded = this.decode(key, kv.value, kv.mod_revision);
+        current = decoded.obj;
+        stored = decoded;
         checkPreconditions(key, opts.preconditions, current);
       } else if (!opts.ignoreNotFound) {
         throw new StorageError('KeyNotFound', key, `key not found: ${key}`);
       }
       const updated = await tryUpdate(current);
       const value = encodeForStorage(updated);
-      if (kv && current && value === kv.value.toString('utf8')) return current;
+      // Nothing changed: no write, unless the stored bytes are stale in their encryption (upstream too).
+      if (kv && current && stored && !stored.stale && value === stored.plain.toString('utf8')) return current;
       const compare: ICompare = kv
         ? { key: k, target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision }
         : { key: k, target: 'Create', result: 'Equal', create_revision: 0 };
-      const res = await this.txn(key, [compare], [{ request_put: { key: k, value: Buffer.from(value) } }], [
+      const res = await this.txn(key, [compare], [{ request_put: { key: k, value: this.toStorage(key, value) } }], [
         { request_range: { key: k } },
       ]);
       if (res.succeeded) return decodeFromStorage(key, value, res.header.revision);
@@ -388,7 +436,7 @@ export class EtcdStorage implements Storage {
     let kv = await this.getKv(key);
     for (;;) {
       if (!kv) throw new StorageError('KeyNotFound', key, `key not found: ${key}`);
-      const current = decodeFromStorage(key, kv.value, kv.mod_revision);
+      const current = this.decode(key, kv.value, kv.mod_revision).obj;
       checkPreconditions(key, opts.preconditions, current);
       await opts.validateDeletion?.(current);
       const res = await this.txn(
@@ -556,12 +604,12 @@ export class EtcdStorage implements Storage {
         const revision = Number(ev.kv.mod_revision);
         try {
           const isDelete = String(ev.type).toLowerCase() === 'delete';
-          const prevObject = ev.prev_kv && ev.prev_kv.value?.length ? decodeFromStorage(evKey, ev.prev_kv.value, revision) : null;
+          const prevObject = ev.prev_kv && ev.prev_kv.value?.length ? this.decode(evKey, ev.prev_kv.value, revision).obj : null;
           events.push({
             type: isDelete ? 'delete' : 'put',
             key: evKey,
             revision,
-            object: isDelete ? null : decodeFromStorage(evKey, ev.kv.value, revision),
+            object: isDelete ? null : this.decode(evKey, ev.kv.value, revision).obj,
             prevObject,
             created: !isDelete && ev.kv.create_revision === ev.kv.mod_revision,
           });

@@ -1,5 +1,5 @@
 /**
- * The `pki` command: `pki init --dir DIR --server URL [--apiserver-cert-extra-sans=a,b,1.2.3.4]`.
+ * The `pki` command: `pki init --dir DIR --server URL [--apiserver-cert-extra-sans=a,b,1.2.3.4] [--etcd-cert-extra-sans=...]`.
  * Flag names follow kubeadm (`--cert-dir` is accepted as an alias of `--dir`).
  */
 import { parseArgs } from 'node:util';
@@ -9,13 +9,17 @@ import { splitSANs } from './pki.js';
 export const USAGE = `Usage:
   pki init --dir DIR --server URL [flags]
 
-Creates a cluster CA, the apiserver serving and kubelet-client certificates, the service-account key pair
-and the admin, scheduler, controller-manager and kube-proxy kubeconfigs in DIR. Existing files are reused.
+Creates a cluster CA, the apiserver serving and kubelet-client certificates, the service-account key pair,
+etcd's CA with its server, peer and healthcheck-client certificates plus apiserver-etcd-client (kubeadm's
+etcd/ layout), and the admin, scheduler, controller-manager and kube-proxy kubeconfigs in DIR. Existing
+files are reused.
 
 Flags:
       --dir string                          directory for certificates, keys and kubeconfigs (alias --cert-dir) (default ".kubelab/pki")
       --server string                       API server URL written into the kubeconfigs (default "https://127.0.0.1:6443")
       --apiserver-cert-extra-sans strings   extra Subject Alternative Names (IP addresses or DNS names) for the apiserver certificate
+      --etcd-cert-extra-sans strings        extra Subject Alternative Names for etcd's server and peer certificates
+      --node-name string                    node name in etcd's server and peer certificates (default: the host name)
       --cluster-name string                 cluster name in the kubeconfigs (default "kubelab")
   -h, --help                                help for pki
 `;
@@ -37,6 +41,8 @@ export async function runPKICli(args: string[], io: CliIO): Promise<number> {
         'cert-dir': { type: 'string' },
         server: { type: 'string' },
         'apiserver-cert-extra-sans': { type: 'string', multiple: true },
+        'etcd-cert-extra-sans': { type: 'string', multiple: true },
+        'node-name': { type: 'string' },
         'cluster-name': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -58,7 +64,8 @@ export async function runPKICli(args: string[], io: CliIO): Promise<number> {
   const server = values.server ?? 'https://127.0.0.1:6443';
   const extra = splitSANs((values['apiserver-cert-extra-sans'] ?? []).flatMap((v) => v.split(',')));
   try {
-    const result = await initPKI({ dir, server, apiserverSANs: extra, clusterName: values['cluster-name'] });
+    const etcdSANs = splitSANs((values['etcd-cert-extra-sans'] ?? []).flatMap((v) => v.split(',')));
+    const result = await initPKI({ dir, server, apiserverSANs: extra, clusterName: values['cluster-name'], nodeName: values['node-name'], etcdSANs });
     for (const entry of result.entries) io.stdout(describePKIEntry(entry) + '\n');
     return 0;
   } catch (err) {

@@ -6,6 +6,7 @@
 import { constants } from 'node:fs';
 import { access, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
@@ -43,6 +44,10 @@ export interface InitPKIOptions {
   apiserverSANs?: { dnsNames?: string[]; ipAddresses?: string[] };
   /** Cluster name inside the kubeconfigs. Default `kubelab`. */
   clusterName?: string;
+  /** The node name in etcd's server and peer certificates (CN and SAN). Default: this host's name. */
+  nodeName?: string;
+  /** Extra SANs for etcd/server.crt and etcd/peer.crt (e.g. the member's address other members and apiservers dial). */
+  etcdSANs?: { dnsNames?: string[]; ipAddresses?: string[] };
 }
 
 export type PKIEntryKind = 'ca' | 'certificate' | 'key-pair' | 'kubeconfig';
@@ -65,6 +70,8 @@ export interface InitPKIResult {
 interface LeafSpec {
   name: string;
   options: IssueCertificateOptions;
+  /** The signing CA's certificate, relative to dir (default ca.crt). */
+  caFile?: string;
 }
 
 interface KubeconfigSpec {
@@ -89,18 +96,7 @@ export async function initPKI(options: InitPKIOptions): Promise<InitPKIResult> {
   const entries: PKIEntry[] = [];
 
   // CA
-  const caCrt = join(dir, 'ca.crt');
-  const caKey = join(dir, 'ca.key');
-  let ca: CertKeyPair;
-  if (await pairExists(caCrt, caKey)) {
-    ca = await loadCA(dir);
-    entries.push({ name: 'ca', kind: 'ca', files: [caCrt, caKey], action: 'reused' });
-  } else {
-    ca = await createCA();
-    await writeNew(caCrt, ca.certPem, CERT_FILE_MODE);
-    await writeNew(caKey, ca.keyPem, KEY_FILE_MODE);
-    entries.push({ name: 'ca', kind: 'ca', files: [caCrt, caKey], action: 'created' });
-  }
+  const ca = await ensureCA(dir, 'ca', 'kubernetes', entries);
 
   // Leaf certificates
   const extra = options.apiserverSANs ?? {};
@@ -124,6 +120,21 @@ export async function initPKI(options: InitPKIOptions): Promise<InitPKIResult> {
   ];
   for (const leaf of leaves) entries.push(await ensureLeaf(dir, ca, leaf));
 
+  // etcd's own CA, its serving and peer certificates, and the clients of etcd, as kubeadm lays them out.
+  await mkdir(join(dir, 'etcd'), { recursive: true });
+  const etcdCA = await ensureCA(join(dir, 'etcd'), 'etcd/ca', 'etcd-ca', entries);
+  const nodeName = (options.nodeName ?? hostname()).toLowerCase();
+  const etcdDNS = unique(['localhost', nodeName, ...(options.etcdSANs?.dnsNames ?? [])]);
+  const etcdIPs = unique(['127.0.0.1', '::1', ...(options.etcdSANs?.ipAddresses ?? [])]);
+  const caFile = 'etcd/ca.crt';
+  const etcdLeaves: LeafSpec[] = [
+    { name: 'etcd/server', caFile, options: { commonName: nodeName, usage: 'both', dnsNames: etcdDNS, ipAddresses: etcdIPs } },
+    { name: 'etcd/peer', caFile, options: { commonName: nodeName, usage: 'both', dnsNames: etcdDNS, ipAddresses: etcdIPs } },
+    { name: 'etcd/healthcheck-client', caFile, options: { commonName: 'kube-etcd-healthcheck-client', usage: 'client' } },
+    { name: 'apiserver-etcd-client', caFile, options: { commonName: 'kube-apiserver-etcd-client', usage: 'client' } },
+  ];
+  for (const leaf of etcdLeaves) entries.push(await ensureLeaf(dir, etcdCA, leaf));
+
   // Service-account signing key pair
   entries.push(await ensureServiceAccountKeys(dir));
 
@@ -135,6 +146,21 @@ export async function initPKI(options: InitPKIOptions): Promise<InitPKIResult> {
   return { dir, ca, entries };
 }
 
+/** Loads the CA in dir (ca.crt, ca.key) or creates it. */
+async function ensureCA(dir: string, name: string, commonName: string, entries: PKIEntry[]): Promise<CertKeyPair> {
+  const crt = join(dir, 'ca.crt');
+  const key = join(dir, 'ca.key');
+  if (await pairExists(crt, key)) {
+    entries.push({ name, kind: 'ca', files: [crt, key], action: 'reused' });
+    return loadCA(dir);
+  }
+  const ca = await createCA({ commonName });
+  await writeNew(crt, ca.certPem, CERT_FILE_MODE);
+  await writeNew(key, ca.keyPem, KEY_FILE_MODE);
+  entries.push({ name, kind: 'ca', files: [crt, key], action: 'created' });
+  return ca;
+}
+
 async function ensureLeaf(dir: string, ca: CertKeyPair, leaf: LeafSpec): Promise<PKIEntry> {
   const crtPath = join(dir, `${leaf.name}.crt`);
   const keyPath = join(dir, `${leaf.name}.key`);
@@ -143,7 +169,7 @@ async function ensureLeaf(dir: string, ca: CertKeyPair, leaf: LeafSpec): Promise
     const certPem = await readFile(crtPath, 'utf8');
     const keyPem = await readFile(keyPath, 'utf8');
     if (!isIssuedBy(certPem, ca.certPem)) {
-      throw new Error(`certificate ${leaf.name} is invalid: ${crtPath} is not signed by the CA in ${join(dir, 'ca.crt')}`);
+      throw new Error(`certificate ${leaf.name} is invalid: ${crtPath} is not signed by the CA in ${join(dir, leaf.caFile ?? 'ca.crt')}`);
     }
     if (!keyMatchesCertificate(keyPem, certPem)) {
       throw new Error(`certificate ${leaf.name} is invalid: ${keyPath} does not match ${crtPath}`);

@@ -258,6 +258,8 @@ describe('initPKI', () => {
       dir,
       server: 'https://127.0.0.1:6443',
       apiserverSANs: { dnsNames: ['api.kubelab.test'], ipAddresses: ['192.0.2.10'] },
+      nodeName: 'Node-1',
+      etcdSANs: { ipAddresses: ['192.0.2.11'] },
     });
     server = createServer(
       {
@@ -287,9 +289,16 @@ describe('initPKI', () => {
       [
         'admin.conf', 'apiserver-kubelet-client.crt', 'apiserver-kubelet-client.key', 'apiserver.crt', 'apiserver.key',
         'ca.crt', 'ca.key', 'controller-manager.conf', 'kube-proxy.conf', 'sa.key', 'sa.pub', 'scheduler.conf',
+        'apiserver-etcd-client.crt', 'apiserver-etcd-client.key', 'etcd',
       ].sort(),
     );
-    for (const f of ['ca.key', 'apiserver.key', 'apiserver-kubelet-client.key', 'sa.key', 'admin.conf', 'scheduler.conf', 'controller-manager.conf', 'kube-proxy.conf']) {
+    expect((await readdir(join(dir, 'etcd'))).sort()).toEqual(
+      ['ca.crt', 'ca.key', 'healthcheck-client.crt', 'healthcheck-client.key', 'peer.crt', 'peer.key', 'server.crt', 'server.key'],
+    );
+    for (const f of [
+      'ca.key', 'apiserver.key', 'apiserver-kubelet-client.key', 'sa.key', 'admin.conf', 'scheduler.conf', 'controller-manager.conf', 'kube-proxy.conf',
+      'apiserver-etcd-client.key', 'etcd/ca.key', 'etcd/server.key', 'etcd/peer.key', 'etcd/healthcheck-client.key',
+    ]) {
       expect(((await stat(join(dir, f))).mode & 0o777).toString(8), f).toBe('600');
     }
     for (const f of ['ca.crt', 'apiserver.crt', 'sa.pub']) {
@@ -317,6 +326,27 @@ describe('initPKI', () => {
     expect(kc).toMatch(/Subject: O = system:masters, CN = kube-apiserver-kubelet-client\n/);
     expect(kc).toMatch(/Extended Key Usage: \s*\n\s+TLS Web Client Authentication\n/);
     expect(createPrivateKey(await readFile(join(dir, 'sa.key'))).asymmetricKeyDetails?.modulusLength).toBe(2048);
+  });
+
+  it('lays out etcd certificates as kubeadm: their own CA, server and peer certs for both usages, client certs', async () => {
+    const etcdCA = join(dir, 'etcd', 'ca.crt');
+    expect(await opensslText(etcdCA)).toMatch(/Subject: CN = etcd-ca\n/);
+    for (const f of ['etcd/server.crt', 'etcd/peer.crt', 'etcd/healthcheck-client.crt', 'apiserver-etcd-client.crt']) {
+      expect(await opensslVerify(etcdCA, join(dir, f))).toContain(': OK');
+      // Not trusted by the cluster CA: etcd trusts only its own clients.
+      await expect(opensslVerify(join(dir, 'ca.crt'), join(dir, f))).rejects.toThrow();
+    }
+    for (const f of ['etcd/server.crt', 'etcd/peer.crt']) {
+      const text = await opensslText(join(dir, f));
+      expect(text).toMatch(/Subject: CN = node-1\n/);
+      expect(text).toMatch(/Extended Key Usage: \s*\n\s+TLS Web Server Authentication, TLS Web Client Authentication\n/);
+      const san = /Subject Alternative Name: \s*\n\s+(.*)\n/.exec(text)![1]!.split(', ');
+      expect(san.sort()).toEqual(['DNS:localhost', 'DNS:node-1', 'IP Address:127.0.0.1', 'IP Address:0:0:0:0:0:0:0:1', 'IP Address:192.0.2.11'].sort());
+    }
+    const client = await opensslText(join(dir, 'apiserver-etcd-client.crt'));
+    expect(client).toMatch(/Subject: CN = kube-apiserver-etcd-client\n/);
+    expect(client).toMatch(/Extended Key Usage: \s*\n\s+TLS Web Client Authentication\n/);
+    expect(await opensslText(join(dir, 'etcd/healthcheck-client.crt'))).toMatch(/Subject: CN = kube-etcd-healthcheck-client\n/);
   });
 
   it('embeds client certificates with the right identities in each kubeconfig', async () => {
@@ -395,16 +425,20 @@ describe('initPKI', () => {
   });
 
   it('is idempotent: a second run reuses everything and changes no file', async () => {
+    const files = async () => (await readdir(dir, { recursive: true })).filter((f) => f !== 'etcd');
     const before = new Map<string, string>();
-    for (const f of await readdir(dir)) before.set(f, await readFile(join(dir, f), 'utf8'));
+    for (const f of await files()) before.set(f, await readFile(join(dir, f), 'utf8'));
+    expect(before.has('etcd/peer.key')).toBe(true);
     const second = await initPKI({
       dir,
       server: 'https://127.0.0.1:6443',
       apiserverSANs: { dnsNames: ['api.kubelab.test'], ipAddresses: ['192.0.2.10'] },
+      nodeName: 'node-1',
+      etcdSANs: { ipAddresses: ['192.0.2.11'] },
     });
     expect(second.entries.map((e) => e.action)).toEqual(first.entries.map(() => 'reused'));
     expect(second.ca).toEqual(first.ca);
-    for (const f of await readdir(dir)) expect(await readFile(join(dir, f), 'utf8'), f).toBe(before.get(f));
+    for (const f of await files()) expect(await readFile(join(dir, f), 'utf8'), f).toBe(before.get(f));
   });
 
   it('regenerates only what is missing, signed by the existing CA', async () => {
@@ -412,9 +446,12 @@ describe('initPKI', () => {
     const apiBefore = await readFile(join(dir, 'apiserver.crt'), 'utf8');
     await unlink(join(dir, 'kube-proxy.conf'));
     await unlink(join(dir, 'sa.pub'));
-    const result = await initPKI({ dir, server: 'https://127.0.0.1:6443' });
+    await unlink(join(dir, 'etcd/peer.crt'));
+    await unlink(join(dir, 'etcd/peer.key'));
+    const result = await initPKI({ dir, server: 'https://127.0.0.1:6443', nodeName: 'node-1', etcdSANs: { ipAddresses: ['192.0.2.11'] } });
     const created = result.entries.filter((e) => e.action === 'created').map((e) => e.name);
-    expect(created.sort()).toEqual(['kube-proxy.conf', 'sa']);
+    expect(created.sort()).toEqual(['etcd/peer', 'kube-proxy.conf', 'sa']);
+    expect(await opensslVerify(join(dir, 'etcd/ca.crt'), join(dir, 'etcd/peer.crt'))).toContain(': OK');
     expect(await readFile(join(dir, 'ca.crt'), 'utf8')).toBe(caBefore);
     expect(await readFile(join(dir, 'apiserver.crt'), 'utf8')).toBe(apiBefore);
     const proxy = decodeKubeconfigUser(await readFile(join(dir, 'kube-proxy.conf'), 'utf8'));
@@ -429,6 +466,9 @@ describe('initPKI', () => {
     await expect(
       initPKI({ dir, server: 'https://127.0.0.1:6443', apiserverSANs: { dnsNames: ['new.example'] } }),
     ).rejects.toThrow(/apiserver is invalid: .* is not valid for new.example/);
+    await expect(
+      initPKI({ dir, server: 'https://127.0.0.1:6443', nodeName: 'node-2' }),
+    ).rejects.toThrow(/etcd\/server is invalid: .* is not valid for node-2/);
 
     const half = await tempDir();
     const ca = await createCA();
@@ -455,7 +495,9 @@ describe('pki CLI', () => {
     expect(code).toBe(0);
     expect(out).toContain(`[certs] Generating "ca" certificate and key: ${join(dir, 'ca.crt')}, ${join(dir, 'ca.key')}`);
     expect(out).toContain(`[kubeconfig] Writing "admin.conf" kubeconfig file: ${join(dir, 'admin.conf')}`);
-    expect(out.trim().split('\n')).toHaveLength(8);
+    expect(out.trim().split('\n')).toHaveLength(13);
+    expect(out).toContain(`[certs] Generating "etcd/ca" certificate and key: ${join(dir, 'etcd', 'ca.crt')}, ${join(dir, 'etcd', 'ca.key')}`);
+    expect(out).toContain(`[certs] Generating "apiserver-etcd-client" certificate and key: ${join(dir, 'apiserver-etcd-client.crt')}`);
     const san = await opensslText(join(dir, 'apiserver.crt'));
     expect(san).toContain('DNS:node1.example');
     expect(san).toContain('IP Address:198.51.100.7');

@@ -42,6 +42,9 @@ export interface IssueCertificateOptions {
   ipAddresses?: string[];
   usage: CertificateUsage;
   validityDays?: number;
+  /** An explicit validity period (overrides validityDays), e.g. an already expired certificate for a test. */
+  notBefore?: Date;
+  notAfter?: Date;
 }
 
 export interface ServiceAccountKeyPair {
@@ -99,7 +102,9 @@ export async function issueCertificate(ca: CertKeyPair, options: IssueCertificat
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = await importSigningKey(ca.keyPem);
   const keys = await generateEcKeyPair();
-  const { notBefore, notAfter } = validity(options.validityDays ?? 365);
+  const period = validity(options.validityDays ?? 365);
+  const notBefore = options.notBefore ?? period.notBefore;
+  const notAfter = options.notAfter ?? period.notAfter;
 
   const extKeyUsages: string[] = [];
   if (options.usage === 'server' || options.usage === 'both') extKeyUsages.push(x509.ExtendedKeyUsage.serverAuth);

@@ -3,9 +3,9 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeProtobufObject, PROTOBUF_MEDIA_TYPE } from './index.js';
-import { recordCase, startCaptureServer, writeCaseFiles, type CaptureServer } from './kubectl-capture.js';
-import { KUBECTL_CASES } from './kubectl-cases.js';
-import { dropEmpty, getPath, setPath } from './test-normalize.js';
+import { recordCase, startCaptureServer, writeCaseFiles, type CaptureServer } from '../../../../../test/fixtures/protobuf/kubectl-capture.js';
+import { KUBECTL_CASES } from '../../../../../test/fixtures/protobuf/kubectl-cases.js';
+import { dropEmpty, getPath, setPath } from '../../../../../test/fixtures/protobuf/test-normalize.js';
 
 const testdata = new URL('./testdata/', import.meta.url);
 

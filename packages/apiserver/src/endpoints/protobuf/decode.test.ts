@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeProtobufObject, PROTOBUF_MEDIA_TYPE } from './index.js';
-import { KUBECTL_CASES } from './kubectl-cases.js';
-import { dropEmpty } from './test-normalize.js';
+import { KUBECTL_CASES } from '../../../../../test/fixtures/protobuf/kubectl-cases.js';
+import { dropEmpty } from '../../../../../test/fixtures/protobuf/test-normalize.js';
 
 const testdata = new URL('./testdata/', import.meta.url);
 const fixture = (name: string): Buffer => readFileSync(new URL(name, testdata));
