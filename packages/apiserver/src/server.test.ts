@@ -61,4 +61,45 @@ describe('apiserver in-process on MemoryStorage', () => {
     expect(invalid.statusCode).toBe(422);
     expect(invalid.json().details.causes[0]).toMatchObject({ field: 'metadata.name', reason: 'FieldValueInvalid' });
   });
+
+  it('creates through PUT (create-on-update) exactly as through POST: one path', async () => {
+    // Services allow create on update; the server-set fields come out the same either way.
+    const body = (name: string) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, deletionTimestamp: '2020-01-01T00:00:00Z', deletionGracePeriodSeconds: 30, generation: 7, uid: 'mine' },
+      spec: { ports: [{ port: 80 }] },
+    });
+    const posted = await request('POST', '/api/v1/namespaces/default/services', body('via-post'));
+    const put = await request('PUT', '/api/v1/namespaces/default/services/via-put', body('via-put'));
+    expect([posted.statusCode, put.statusCode]).toEqual([201, 201]);
+    for (const created of [posted.json(), put.json()]) {
+      expect(created.metadata.deletionTimestamp).toBeUndefined();
+      expect(created.metadata.deletionGracePeriodSeconds).toBeUndefined();
+      expect(created.metadata.generation).toBeUndefined();
+      expect(created.metadata.uid).not.toBe('mine');
+    }
+  });
+
+  it('refuses a body whose namespace differs from the URL on POST and on PUT-create', async () => {
+    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'elsewhere', namespace: 'kube-system' }, spec: { ports: [{ port: 80 }] } };
+    for (const r of [await request('POST', '/api/v1/namespaces/default/services', svc), await request('PUT', '/api/v1/namespaces/default/services/elsewhere', svc)]) {
+      expect(r.statusCode).toBe(400);
+      expect(r.json().message).toBe('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    expect((await request('GET', '/api/v1/namespaces/kube-system/services/elsewhere')).statusCode).toBe(404);
+  });
+
+  it('validates status writes per kind', async () => {
+    const rs = {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'web' },
+      spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+    };
+    const created = (await request('POST', '/apis/apps/v1/namespaces/default/replicasets', rs)).json();
+    const bad = await request('PUT', '/apis/apps/v1/namespaces/default/replicasets/web/status', { ...created, status: { replicas: -1 } });
+    expect(bad.statusCode).toBe(422);
+    expect(bad.json().details.causes).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'status.replicas', reason: 'FieldValueInvalid' })]));
+  });
 });

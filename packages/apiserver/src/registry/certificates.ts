@@ -261,7 +261,7 @@ export const csrOverride: StrategyOverride = () => ({
   },
   validate: (csr) => validateCSR(csr),
   validateUpdate: (csr, old) => validateUpdate(csr, old, { approval: false, certificate: false }),
-  async beforeCreate(csr) {
+  async beginCreate(csr) {
     // The signature check is asynchronous, so it runs here rather than in validate.
     const req = parseRequest(csr);
     if (!(await req.verify())) {

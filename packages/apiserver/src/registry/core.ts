@@ -205,7 +205,7 @@ export function serviceOverride(ips: ClusterIPAllocator, ports: NodePortAllocato
     prepareForCreate(svc) {
       svc.status = { loadBalancer: {} };
     },
-    async beforeCreate(svc) {
+    async beginCreate(svc) {
       svc.spec ??= {};
       const undo: Array<() => Promise<void>> = [];
       try {

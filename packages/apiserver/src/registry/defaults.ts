@@ -5,7 +5,7 @@ import type { ResourceDefinition, StatusStrategy, Strategy } from './strategy.js
 /** Resources whose metadata.generation tracks spec changes (controllers report observedGeneration). */
 const GENERATION = new Set(['deployments', 'replicasets', 'daemonsets', 'statefulsets', 'jobs', 'cronjobs', 'replicationcontrollers']);
 /** PUT of a missing object creates it, as upstream's AllowCreateOnUpdate. */
-const CREATE_ON_UPDATE = new Set(['endpoints', 'events', 'leases', 'limitranges', 'roles', 'clusterroles', 'rolebindings', 'clusterrolebindings']);
+const CREATE_ON_UPDATE = new Set(['endpoints', 'events', 'leases', 'limitranges', 'services', 'roles', 'clusterroles', 'rolebindings', 'clusterrolebindings']);
 const RETURN_DELETED = new Set(['pods', 'serviceaccounts']);
 
 function hasStatus(info: ResourceInfo): boolean {

@@ -168,7 +168,7 @@ export function rbacOverrides(stores: () => Map<string, Store>): Record<string, 
   const roleOverride = (resource: 'roles' | 'clusterroles'): StrategyOverride => (_base: Strategy, info: ResourceInfo) => ({
     validate: (obj) => validateRules(obj.rules, info.namespaced),
     validateUpdate: (obj) => validateRules(obj.rules, info.namespaced),
-    async beforeCreate(obj) {
+    async beginCreate(obj) {
       const req = currentRequester();
       if (req) await confirmRoleNoEscalation(req, resource, obj);
     },
@@ -186,7 +186,7 @@ export function rbacOverrides(stores: () => Map<string, Store>): Record<string, 
       if (JSON.stringify(obj.roleRef) !== JSON.stringify(old.roleRef)) errs.push({ type: 'FieldValueInvalid', field: 'roleRef', badValue: obj.roleRef, detail: 'cannot change roleRef' });
       return errs;
     },
-    async beforeCreate(obj) {
+    async beginCreate(obj) {
       const req = currentRequester();
       if (req) await confirmBindingNoEscalation(req, resource, obj, roleRules());
     },

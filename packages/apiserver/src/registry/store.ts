@@ -226,11 +226,13 @@ export class Store {
     return invalid({ group: this.info.group, kind: this.info.kind }, obj.metadata?.name ?? obj.metadata?.generateName ?? '', errs);
   }
 
-  /** Fills namespace, name (generateName), uid, timestamps; validates; writes. */
-  async create(namespace: string, input: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+  /**
+   * What every new object goes through, from POST and from create-on-update (PUT, apply) alike (upstream's
+   * rest.BeforeCreate): its namespace from the request (a different one in the body is a 400), the fields
+   * only the server sets, the strategy's preparation, validation and canonical form.
+   */
+  private async beforeCreate(obj: KubeObject, namespace: string, opts: WriteOptions): Promise<void> {
     const { strategy } = this.def;
-    const obj = this.withTypeMeta(structuredClone(input));
-    obj.metadata ??= {};
     const meta = obj.metadata;
     if (this.info.namespaced) {
       if (meta.namespace && namespace && meta.namespace !== namespace) {
@@ -240,28 +242,37 @@ export class Store {
     } else {
       delete meta.namespace;
     }
+    meta.uid = randomUUID();
+    meta.creationTimestamp = rfc3339(this.clock());
+    strategy.prepareForCreate(obj);
+    delete meta.resourceVersion;
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    delete meta.selfLink;
+    if (strategy.tracksGeneration) meta.generation = 1;
+    else delete meta.generation;
+    const errs = this.validationErrors(obj, null);
+    if (errs.length) throw this.invalid(obj, errs);
+    strategy.canonicalize(obj);
+    if (opts.validate) await opts.validate(obj, null);
+  }
+
+  /** Creates an object (POST): a generated name is retried on collision; allocations are undone on failure. */
+  async create(namespace: string, input: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    const { strategy } = this.def;
+    const obj = this.withTypeMeta(structuredClone(input));
+    obj.metadata ??= {};
+    const meta = obj.metadata;
     const generated = !meta.name && !!meta.generateName;
     for (let attempt = 0; ; attempt++) {
       if (generated) meta.name = `${meta.generateName}${randomSuffix()}`;
-      meta.uid = randomUUID();
-      meta.creationTimestamp = rfc3339(this.clock());
-      strategy.prepareForCreate(obj);
-      delete meta.resourceVersion;
-      delete meta.deletionTimestamp;
-      delete meta.deletionGracePeriodSeconds;
-      delete meta.selfLink;
-      if (strategy.tracksGeneration) meta.generation = 1;
-      else delete meta.generation;
-      const errs = this.validationErrors(obj, null);
-      if (errs.length) throw this.invalid(obj, errs);
-      strategy.canonicalize(obj);
-      if (opts.validate) await opts.validate(obj, null);
+      await this.beforeCreate(obj, namespace, opts);
       // Allocation hooks (ClusterIPs, NodePorts) must not run for a name that exists: that is AlreadyExists.
-      if (strategy.beforeCreate && (await this.exists(this.key(meta.namespace ?? '', meta.name!)))) {
+      if (strategy.beginCreate && (await this.exists(this.key(meta.namespace ?? '', meta.name!)))) {
         if (generated && attempt < 8) continue;
         throw alreadyExists(this.gr, meta.name!);
       }
-      const undo = strategy.beforeCreate ? (await strategy.beforeCreate(obj, !!opts.dryRun)) || undefined : undefined;
+      const undo = strategy.beginCreate ? (await strategy.beginCreate(obj, !!opts.dryRun)) || undefined : undefined;
       if (opts.dryRun) {
         if (undo) await undo().catch(() => undefined);
         return obj;
@@ -304,18 +315,10 @@ export class Store {
         created = true;
         if (input.metadata?.name && input.metadata.name !== name) throw badRequest(`the name of the object (${input.metadata.name}) does not match the name on the URL (${name})`);
         const obj = this.withTypeMeta(structuredClone(input));
+        obj.metadata ??= {};
         obj.metadata.name = name;
-        if (this.info.namespaced) obj.metadata.namespace = namespace;
-        obj.metadata.uid = randomUUID();
-        obj.metadata.creationTimestamp = rfc3339(this.clock());
-        strategy.prepareForCreate(obj);
-        delete obj.metadata.resourceVersion;
-        if (strategy.tracksGeneration) obj.metadata.generation = 1;
-        const errs = this.validationErrors(obj, null);
-        if (errs.length) throw this.invalid(obj, errs);
-        strategy.canonicalize(obj);
-        if (opts.validate) await opts.validate(obj, null);
-        undo = strategy.beforeCreate ? (await strategy.beforeCreate(obj, !!opts.dryRun)) || undefined : undefined;
+        await this.beforeCreate(obj, namespace, opts);
+        undo = strategy.beginCreate ? (await strategy.beginCreate(obj, !!opts.dryRun)) || undefined : undefined;
         return obj;
       }
       created = false;

@@ -32,10 +32,10 @@ export interface Strategy {
    */
   gracePeriod?(obj: KubeObject, opts: DeleteOptions): number;
   /**
-   * Runs before an object is written on create (e.g. allocating a ClusterIP). Returns a function that
+   * Runs before a new object is written (upstream's BeginCreate: allocating a ClusterIP). Returns a function that
    * undoes it, which the Store calls when the write fails or was a dry run.
    */
-  beforeCreate?(obj: KubeObject, dryRun: boolean): Promise<(() => Promise<void>) | void>;
+  beginCreate?(obj: KubeObject, dryRun: boolean): Promise<(() => Promise<void>) | void>;
   /** Runs before an update is written, with the old object. */
   beforeUpdate?(obj: KubeObject, old: KubeObject, dryRun: boolean): Promise<(() => Promise<void>) | void>;
   /** Runs after an update was stored (releases what the old object held). */
