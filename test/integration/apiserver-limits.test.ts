@@ -261,7 +261,10 @@ function openWatch(inst: ApiServerInstance, path: string, as: 'alice' | 'admin')
   let events = '';
   let startedResolve!: () => void;
   let startedReject!: (err: Error) => void;
-  const started = new Promise<void>((resolve, reject) => ((startedResolve = resolve), (startedReject = reject)));
+  const started = new Promise<void>((resolve, reject) => {
+    startedResolve = resolve;
+    startedReject = reject;
+  });
   started.catch(() => undefined);
   const req = https.request({
     host: '127.0.0.1',

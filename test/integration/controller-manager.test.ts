@@ -106,9 +106,18 @@ describe('kube-controller-manager', () => {
       minReady = Math.min(minReady, active.filter(isReady).length);
     };
     watcher.addEventHandler({
-      onAdd: (p) => (live.set(p.metadata.name!, p), observe()),
-      onUpdate: (_o, p) => (live.set(p.metadata.name!, p), observe()),
-      onDelete: (p) => (live.delete(p.metadata.name!), observe()),
+      onAdd: (p) => {
+        live.set(p.metadata.name!, p);
+        observe();
+      },
+      onUpdate: (_o, p) => {
+        live.set(p.metadata.name!, p);
+        observe();
+      },
+      onDelete: (p) => {
+        live.delete(p.metadata.name!);
+        observe();
+      },
     });
     watcher.start();
     await watcher.waitForSync();

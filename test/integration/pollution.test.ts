@@ -61,7 +61,7 @@ function withFragment(base: unknown, fragment: unknown): unknown {
   if (typeof fragment !== 'object' || fragment === null || Array.isArray(fragment)) return fragment;
   const out: Record<string, unknown> = typeof base === 'object' && base !== null && !Array.isArray(base) ? { ...(base as Record<string, unknown>) } : {};
   for (const [k, v] of Object.entries(fragment)) {
-    const prev = Object.prototype.hasOwnProperty.call(out, k) ? out[k] : undefined;
+    const prev = Object.hasOwn(out, k) ? out[k] : undefined;
     Object.defineProperty(out, k, { value: withFragment(prev, v), enumerable: true, writable: true, configurable: true });
   }
   return out;

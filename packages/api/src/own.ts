@@ -4,16 +4,16 @@
 // members. Every merge, patch, apply and selector path reads and writes request-derived keys only
 // through these helpers, so such keys are ordinary data and can never reach Object.prototype.
 
-const hasOwnProperty = Object.prototype.hasOwnProperty;
+const objectHasOwnProperty = Object.prototype.hasOwnProperty;
 
 /** Whether `o` has its own property `k` (inherited members such as `constructor` do not count). */
 export function hasOwn(o: object | null | undefined, k: PropertyKey): boolean {
-  return o !== null && o !== undefined && hasOwnProperty.call(o, k);
+  return o !== null && o !== undefined && objectHasOwnProperty.call(o, k);
 }
 
 /** `o[k]` when `k` is an own property of `o`, else undefined. */
 export function getOwn<T>(o: Readonly<Record<string, T>> | null | undefined, k: string): T | undefined {
-  return o !== null && o !== undefined && hasOwnProperty.call(o, k) ? o[k] : undefined;
+  return o !== null && o !== undefined && objectHasOwnProperty.call(o, k) ? o[k] : undefined;
 }
 
 /** Sets `o[k] = v` as an own, enumerable data property, also for k "__proto__" (which `=` would treat as the prototype). */

@@ -23,7 +23,7 @@ const decimalSuffixByExponent: Record<number, string> = Object.fromEntries(Objec
 const binarySuffixByExponent: Record<number, string> = Object.fromEntries(Object.entries(binarySuffixes).map(([s, e]) => [e, s]));
 
 function own<T>(rec: Record<string, T>, k: string): T | undefined {
-  return Object.prototype.hasOwnProperty.call(rec, k) ? rec[k] : undefined;
+  return  Object.hasOwn(rec, k) ? rec[k] : undefined;
 }
 
 const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';

@@ -21,7 +21,7 @@ export interface KubeObject {
   apiVersion?: string;
   kind?: string;
   metadata: WritableObjectMeta;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: spec/status/data differ by kind; typed views come from kubernetes-types.
   [field: string]: any;
 }
 

@@ -131,7 +131,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
     reply.code(status.code).header('content-type', 'application/json').send(JSON.stringify(status.status));
   });
 
-  app.setNotFoundHandler((req, reply) => {
+  app.setNotFoundHandler((_req, reply) => {
     reply.code(404).header('content-type', 'application/json').send(JSON.stringify(notFoundPage().status));
   });
 

@@ -69,7 +69,7 @@ export class ItemExponentialFailureRateLimiter<K> implements RateLimiter<K> {
   when(item: K): number {
     const n = this.failures.get(item) ?? 0;
     this.failures.set(item, n + 1);
-    const backoff = this.baseDelayMs * Math.pow(2, n);
+    const backoff = this.baseDelayMs * 2 ** n;
     return backoff > this.maxDelayMs || !Number.isFinite(backoff) ? this.maxDelayMs : backoff;
   }
 

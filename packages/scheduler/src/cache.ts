@@ -112,7 +112,7 @@ export class SchedulerCache implements Snapshot {
   /** Undoes assumePod after a failed binding. */
   forgetPod(key: string): void {
     const s = this.pods.get(key);
-    if (!s || !s.assumed) return;
+    if (!s?.assumed) return;
     this.removeFromNode(key, s.nodeName);
     this.pods.delete(key);
   }

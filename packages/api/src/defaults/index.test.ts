@@ -3,7 +3,6 @@ import type { KubeObject } from '../types.js';
 import { applyDefaults, podTemplateDefaults } from './index.js';
 
 // Results are inspected by path, so they are loosely typed.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 function defaulted(obj: KubeObject): any {
   const copy = structuredClone(obj);
   applyDefaults(copy);

@@ -33,7 +33,7 @@ export * from './discovery.js';
 export * from './image.js';
 export * from './rbac.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a defaulter fills fields of one kind's decoded object.
 type Defaulter = (obj: any) => void;
 
 const DEFAULTERS: Record<string, Defaulter> = {

@@ -48,7 +48,6 @@ const T0 = '2024-05-01T10:00:00Z';
 const T1 = '2024-05-01T11:00:00Z';
 const opts = (o: Partial<{ force: boolean; now: string }> = {}) => ({ force: false, now: T0, apiVersion: 'apps/v1', ...o });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = any;
 
 function config(replicas: number | undefined, containers: Obj[], extra: Obj = {}): Obj {

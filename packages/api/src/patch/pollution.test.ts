@@ -8,7 +8,6 @@ import { applyJSONPatch } from './json-patch.js';
 import { mergePatch } from './merge.js';
 import { createThreeWayMergePatch, createTwoWayMergePatch, strategicMergePatch } from './strategic.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = any;
 const j = (s: string): Obj => JSON.parse(s);
 const configMapType = schemaLookup.rootType('v1', 'ConfigMap')!;

@@ -6,7 +6,6 @@ import { StatusError } from '../errors.js';
 import { apply } from './apply.js';
 import { createThreeWayMergePatch, strategicMergePatch } from './strategic.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = any;
 const podType = schemaLookup.rootType('v1', 'Pod')!;
 const deploymentType = schemaLookup.rootType('apps/v1', 'Deployment')!;

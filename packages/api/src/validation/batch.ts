@@ -128,7 +128,7 @@ function validateCronJobSpec(cj: CronJob, oldSchedule?: string): Errs {
   else {
     const e = checkCronSchedule(spec.schedule);
     if (e) errs.push(fieldErrors.invalid('spec.schedule', spec.schedule, e));
-    const allowTZ = oldSchedule !== undefined && oldSchedule.includes('TZ');
+    const allowTZ = oldSchedule?.includes('TZ');
     if (spec.schedule.includes('TZ')) {
       if (!allowTZ) errs.push(fieldErrors.invalid('spec.schedule', spec.schedule, 'cannot use TZ or CRON_TZ in schedule, use timeZone field instead'));
       else if (spec.timeZone !== undefined && spec.timeZone !== null) {

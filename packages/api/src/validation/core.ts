@@ -399,7 +399,7 @@ export function validateConfigMap(cm: ConfigMap): Errs {
   for (const [k, v] of Object.entries(asMap(cm.data))) {
     const p = key('data', k);
     errs.push(...msgsToInvalid(isConfigMapKey(k), p, k));
-    if (Object.prototype.hasOwnProperty.call(binary, k)) errs.push(fieldErrors.invalid(p, k, 'duplicate of key present in binaryData'));
+    if (Object.hasOwn(binary, k)) errs.push(fieldErrors.invalid(p, k, 'duplicate of key present in binaryData'));
     total += byteLength(String(v ?? ''));
   }
   for (const [k, v] of Object.entries(binary)) {

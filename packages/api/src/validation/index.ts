@@ -31,7 +31,7 @@ export { validatePodSpec, validatePodTemplateSpec, validateResourceRequirements,
 export { selectorMatches } from './util.js';
 export { checkCronSchedule } from './cron.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: validators read decoded objects of every kind, field by field.
 type Obj = any;
 
 interface KindValidators {

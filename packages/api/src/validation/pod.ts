@@ -283,7 +283,7 @@ export function validateResourceRequirements(resources: Container['resources'], 
       } else if (c > 0) {
         errs.push(fieldErrors.invalid(reqPath, quantityString(q), `must be less than or equal to ${name} limit of ${quantityString(lim)}`));
       }
-    } else if (!isOvercommitAllowed(name) && !Object.prototype.hasOwnProperty.call(asMap(resources?.limits), name)) {
+    } else if (!isOvercommitAllowed(name) && !Object.hasOwn(asMap(resources?.limits), name)) {
       errs.push(fieldErrors.required(limPath, 'Limit must be set for non overcommitable resources'));
     }
   }

@@ -62,7 +62,7 @@ export class X509Authenticator implements Authenticator {
 
   private fromCertificate(socket: TLSSocket): UserInfo | undefined {
     const cert = socket.getPeerCertificate();
-    if (!cert || !cert.subject) return undefined;
+    if (!cert?.subject) return undefined;
     const cn = cert.subject.CN;
     const o = cert.subject.O;
     const name = Array.isArray(cn) ? cn[0] : cn;

@@ -271,7 +271,7 @@ export function decodeBody(raw: Buffer | undefined, contentType: string | undefi
   if (type !== 'application/json' && type !== PROTOBUF_MEDIA_TYPE && !yaml) throw unsupportedMediaTypeOf(BODY_MEDIA_TYPES);
   // kubectl's typed clients (create deployment|namespace|secret ..., drain) always send protobuf.
   if (type === PROTOBUF_MEDIA_TYPE) {
-    if (!raw || !raw.length) throw badRequest("Object 'Kind' is missing in ''");
+    if (!raw?.length) throw badRequest("Object 'Kind' is missing in ''");
     let object: unknown;
     try {
       object = decodeProtobufObject(raw).object;

@@ -99,7 +99,7 @@ describe('kubectl against our OpenAPI documents', () => {
     expect(r.stdout).toMatch(/^KIND:\s+Pod\nVERSION:\s+v1\n\nFIELD: livenessProbe <Probe>\n\n\nDESCRIPTION:\n/);
     expect(r.stdout).toContain('    Periodic probe of container liveness.');
     expect(r.stdout).toContain('FIELDS:\n  exec\t<ExecAction>\n');
-    expect(r.stdout).toMatch(/\n  failureThreshold\t<integer>\n    Minimum consecutive failures/);
+    expect(r.stdout).toMatch(/\n {2}failureThreshold\t<integer>\n {4}Minimum consecutive failures/);
     expect(r.stdout).toContain('\n  httpGet\t<HTTPGetAction>\n');
     const port = await run(['explain', 'pod.spec.containers.livenessProbe.httpGet.port']);
     expect(port.stdout).toContain('FIELD: port <IntOrString>');
@@ -110,7 +110,7 @@ describe('kubectl against our OpenAPI documents', () => {
   it('explains a kind of a named group recursively', async () => {
     const r = await run(['explain', 'deployment', '--recursive']);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/^GROUP:\s+apps\nKIND:\s+Deployment\nVERSION:\s+v1\n\nDESCRIPTION:\n    Deployment enables declarative updates for Pods and ReplicaSets.\n/);
+    expect(r.stdout).toMatch(/^GROUP:\s+apps\nKIND:\s+Deployment\nVERSION:\s+v1\n\nDESCRIPTION:\n {4}Deployment enables declarative updates for Pods and ReplicaSets.\n/);
     expect(r.stdout).toContain('\n  spec\t<DeploymentSpec>\n    minReadySeconds\t<integer>\n');
     expect(r.stdout).toContain('\n    selector\t<LabelSelector> -required-\n');
     expect(r.stdout).toContain('\n        containers\t<[]Container> -required-\n');

@@ -303,7 +303,7 @@ export class Store {
     const allowCreate = (strategy.allowCreateOnUpdate || !!opts.forceAllowCreate) && !opts.subresource;
     let created = false;
     let lastOld: KubeObject | undefined;
-    let undo: (() => Promise<void>) | undefined = undefined;
+    let undo: (() => Promise<void>) | undefined ;
     const tryUpdate = async (current: KubeObject | null): Promise<KubeObject> => {
       if (undo) {
         await undo().catch(() => undefined);

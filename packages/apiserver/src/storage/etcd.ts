@@ -604,7 +604,7 @@ export class EtcdStorage implements Storage {
         const revision = Number(ev.kv.mod_revision);
         try {
           const isDelete = String(ev.type).toLowerCase() === 'delete';
-          const prevObject = ev.prev_kv && ev.prev_kv.value?.length ? this.decode(evKey, ev.prev_kv.value, revision).obj : null;
+          const prevObject = ev.prev_kv?.value?.length ? this.decode(evKey, ev.prev_kv.value, revision).obj : null;
           events.push({
             type: isDelete ? 'delete' : 'put',
             key: evKey,

@@ -199,8 +199,6 @@ export function verbForMethod(method: string | undefined): string {
       return 'patch';
     case 'DELETE':
       return 'delete';
-    case 'HEAD':
-    case 'GET':
     default:
       return 'get';
   }

@@ -92,7 +92,7 @@ export class DaemonSetController implements RunnableController {
     opts.nodeInformer.addEventHandler({ onAdd: enqueueAll, onUpdate: (o, n) => nodeChanged(o, n) && enqueueAll(), onDelete: enqueueAll });
     const podChanged = (p: KubeObject, how: 'add' | 'update' | 'delete') => {
       const ref = getControllerOf(p);
-      if (!ref || ref.kind !== 'DaemonSet') return;
+      if (ref?.kind !== 'DaemonSet') return;
       const ds = opts.dsInformer.lister.get(p.metadata.namespace!, ref.name);
       if (!ds || ds.metadata.uid !== ref.uid) return;
       const key = metaNamespaceKey(ds);

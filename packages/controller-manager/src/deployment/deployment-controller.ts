@@ -134,7 +134,7 @@ export class DeploymentController implements RunnableController {
   }
 
   private ownerOf(namespace: string, ref: { kind: string; name: string; uid: string } | undefined): KubeObject | undefined {
-    if (!ref || ref.kind !== 'Deployment') return undefined;
+    if (ref?.kind !== 'Deployment') return undefined;
     const d = this.dInformer.lister.get(namespace, ref.name);
     return d && d.metadata.uid === ref.uid ? d : undefined;
   }
@@ -162,7 +162,7 @@ export class DeploymentController implements RunnableController {
   /** Recreate waits for old pods to go away, so it needs to hear about pod deletions. */
   private podDeleted(pod: Pod): void {
     const ref = getControllerOf(pod as KubeObject);
-    if (!ref || ref.kind !== 'ReplicaSet') return;
+    if (ref?.kind !== 'ReplicaSet') return;
     const rs = this.rsInformer.lister.get(pod.metadata!.namespace!, ref.name);
     if (!rs || rs.metadata.uid !== ref.uid) return;
     const d = this.ownerOf(rs.metadata.namespace!, getControllerOf(rs));

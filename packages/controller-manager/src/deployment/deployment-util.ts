@@ -118,7 +118,7 @@ export function findNewReplicaSet(d: Deployment, rss: ReplicaSet[]): ReplicaSet 
   return [...rss].sort(byCreation).find((rs) => equalIgnoreHash(rs.spec?.template, d.spec?.template));
 }
 
-export function findOldReplicaSets(d: Deployment, rss: ReplicaSet[], newRS: ReplicaSet | undefined): ReplicaSet[] {
+export function findOldReplicaSets(_d: Deployment, rss: ReplicaSet[], newRS: ReplicaSet | undefined): ReplicaSet[] {
   return rss.filter((rs) => rs.metadata?.uid !== newRS?.metadata?.uid);
 }
 

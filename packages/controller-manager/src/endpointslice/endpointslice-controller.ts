@@ -1,7 +1,7 @@
 // The EndpointSlice controller (upstream's pkg/controller/endpointslice): for every Service with a
 // selector, discovery.k8s.io/v1 EndpointSlices (IPv4, at most 100 endpoints each, one set per
 // distinct port mapping) listing the selected pods with their ready/serving/terminating conditions.
-import { type KubeObject } from '@kubelab/api';
+import type { KubeObject } from '@kubelab/api';
 import { metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
 import type { Node, Pod, Service } from 'kubernetes-types/core/v1';
 import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/discovery/v1';

@@ -141,7 +141,7 @@ export class JobController implements RunnableController {
 
   private ownerOf(pod: Pod): Job | undefined {
     const ref = getControllerOf(pod as KubeObject);
-    if (!ref || ref.kind !== 'Job') return undefined;
+    if (ref?.kind !== 'Job') return undefined;
     const job = this.opts.jobInformer.lister.get(pod.metadata!.namespace!, ref.name) as Job | undefined;
     return job && job.metadata!.uid === ref.uid ? job : undefined;
   }

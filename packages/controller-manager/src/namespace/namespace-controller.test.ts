@@ -21,8 +21,14 @@ function setup(remaining: Record<string, number>) {
   const content: NamespaceContentClient = {
     deleteCollection: async (info: ResourceInfo, n: string) => void calls.push(`deletecollection ${info.resource} ${n}`),
     count: async (info: ResourceInfo) => ({ total: remaining[info.resource] ?? 0, withFinalizers: 0, finalizers: [] }),
-    updateStatus: async (n) => (statuses.push(n), n),
-    finalize: async (n) => (calls.push(`finalize ${JSON.stringify(n.spec?.finalizers)}`), n),
+    updateStatus: async (n) => {
+      statuses.push(n);
+      return n;
+    },
+    finalize: async (n) => {
+      calls.push(`finalize ${JSON.stringify(n.spec?.finalizers)}`);
+      return n;
+    },
   };
   const clock = new FakeClock();
   const ctrl = new NamespaceController({ namespaceInformer: seededInformer([ns]), content, resources: [cms, pods], clock, recheckMs: 1000 });

@@ -81,7 +81,7 @@ export class NamespaceController implements RunnableController {
 
   async sync(name: string): Promise<void> {
     const ns = this.opts.namespaceInformer.lister.get('', name) as unknown as Namespace | undefined;
-    if (!ns || !ns.metadata?.deletionTimestamp) return;
+    if (!ns?.metadata?.deletionTimestamp) return;
     if (!(ns.spec?.finalizers ?? []).includes(FINALIZER_KUBERNETES)) return;
 
     const failures: string[] = [];

@@ -49,9 +49,18 @@ function setup(nodes: KubeObject[], leases: KubeObject[], pods: KubeObject[] = [
     nodeMonitorGracePeriodMs: 40_000,
     client: {
       // The "apiserver" stores what it is sent, so the cache follows.
-      updateNodeStatus: async (n) => (nodeInformer.store.add(n as KubeObject), n),
-      updateNode: async (n) => (nodeInformer.store.add(n as KubeObject), n),
-      updatePodStatus: async (p) => (podStatuses.push(p), podInformer.store.add(p as KubeObject)),
+      updateNodeStatus: async (n) => {
+        nodeInformer.store.add(n as KubeObject);
+        return n;
+      },
+      updateNode: async (n) => {
+        nodeInformer.store.add(n as KubeObject);
+        return n;
+      },
+      updatePodStatus: async (p) => {
+        podStatuses.push(p);
+        podInformer.store.add(p as KubeObject);
+      },
     },
   });
   const node = (name: string) => nodeInformer.lister.get('', name) as Node;

@@ -36,7 +36,7 @@ export function numFeasibleNodesToFind(percentage: number, numAllNodes: number):
   }
   if (p >= 100) return numAllNodes;
   const n = Math.trunc((numAllNodes * p) / 100);
-  return n < MIN_FEASIBLE_NODES_TO_FIND ? MIN_FEASIBLE_NODES_TO_FIND : n;
+  return Math.max(n , MIN_FEASIBLE_NODES_TO_FIND);
 }
 
 export interface ScoredPlugin {
