@@ -5,3 +5,4 @@ export * from './pki/kubeconfig.js';
 export * from './pki/init.js';
 export * from './serving/index.js';
 export * from './component.js';
+export * from './leader-election.js';

@@ -3,12 +3,10 @@
 // asynchronously. Failures write a FailedScheduling event and the PodScheduled=False condition and
 // park the pod until a cluster event its rejecting plugins care about.
 import { findResource, isNotFound, rfc3339, type KubeObject } from '@kubelab/api';
-import { serveComponent, silentLogger, type ComponentServer, type Logger } from '@kubelab/component-base';
+import { runLeaderElected, serveComponent, silentLogger, type ComponentServer, type LeaderElected, type Logger } from '@kubelab/component-base';
 import {
-  LeaderElector,
   RestClient,
   SharedInformerFactory,
-  leaseClientFor,
   loadKubeconfig,
   realClock,
   type Clock,
@@ -99,7 +97,7 @@ export class Scheduler {
   private factory?: SharedInformerFactory;
   private podInformer?: Informer<Pod & KubeObject>;
   private server?: ComponentServer;
-  private elector?: LeaderElector;
+  private election?: LeaderElected;
   private readonly abort = new AbortController();
   private loopDone?: Promise<void>;
   private running = false;
@@ -170,32 +168,17 @@ export class Scheduler {
   /** Serves metrics and health, then schedules (after winning the election if --leader-elect). */
   async start(): Promise<void> {
     await this.serve();
-    if (!this.config.leaderElect) {
-      this.loopDone = this.runLeading(this.abort.signal);
-      return;
-    }
-    this.elector = new LeaderElector({
-      lease: leaseClientFor(this.client, this.config.leaderElectResourceNamespace),
-      leaseName: this.config.leaderElectResourceName,
+    this.election = runLeaderElected({
+      config: this.config,
+      client: this.client,
       identity: this.config.identity,
-      leaseDurationMs: this.config.leaderElectLeaseDurationMs,
-      renewDeadlineMs: this.config.leaderElectRenewDeadlineMs,
-      retryPeriodMs: this.config.leaderElectRetryPeriodMs,
-      releaseOnCancel: true,
       clock: this.clock,
       logger: this.log,
-      callbacks: {
-        onStartedLeading: (signal) => {
-          this.loopDone = this.runLeading(AbortSignal.any([signal, this.abort.signal]));
-        },
-        onStoppedLeading: () => {
-          if (this.abort.signal.aborted) return;
-          this.log.error({}, 'Leaderelection lost');
-          void this.stop().then(() => this.opts.onLeadershipLost?.());
-        },
+      lead: (signal) => {
+        this.loopDone = this.runLeading(AbortSignal.any([signal, this.abort.signal]));
       },
+      lost: () => void this.stop().then(() => this.opts.onLeadershipLost?.()),
     });
-    void this.elector.run();
   }
 
   /** The metrics/health server's port (after start). */
@@ -210,13 +193,15 @@ export class Scheduler {
   async stop(): Promise<void> {
     if (this.abort.signal.aborted) return;
     this.abort.abort();
-    this.elector?.stop();
+    // Releases the Lease (as upstream's ReleaseOnCancel) while the client is still open.
+    const electionStopped = this.election?.stop();
     this.queue.close();
     await this.loopDone;
     await this.factory?.shutdown();
     await this.binder.idle();
     await this.writer.idle();
     await this.events.flush();
+    await electionStopped;
     await this.server?.close();
     this.client.close();
   }

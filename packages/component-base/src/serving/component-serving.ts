@@ -7,18 +7,49 @@ import type { Registry } from 'prom-client';
 import { RestClient } from '@kubelab/client';
 import { DELEGATED_AUTH_CLIENT, DELEGATED_AUTH_TIMEOUT_MS, delegatingAuth } from './delegating.js';
 import { createSecureServer, okHandler, type SecureServer } from './secure-serving.js';
+import type { FlagDefs, ParsedFlags } from '../flags.js';
 
-export interface ComponentServingOptions {
-  /** The component's name, for the delegated-auth client's user agent: 'kube-scheduler'. */
-  component: string;
-  /** --bind-address and --secure-port; port 0 means no secure serving (as upstream). */
+/** A component's secure port, as upstream's SecureServingOptions. */
+export interface SecureServingConfig {
   bindAddress: string;
+  /** 0 turns secure serving off, as upstream. */
   securePort: number;
-  /** --tls-cert-file / --tls-private-key-file; a self-signed certificate when absent. */
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
-  /** --client-ca-file; defaults to the cluster CA of the component's kubeconfig. */
   clientCAFile?: string;
+}
+
+export const SECURE_SERVING_FLAGS = {
+  'bind-address': { kind: 'string', usage: 'The IP address on which to listen for the --secure-port port.' },
+  'secure-port': { kind: 'int32', usage: "The port on which to serve HTTPS with authentication and authorization. If 0, don't serve HTTPS at all." },
+  'tls-cert-file': { kind: 'string', usage: 'File containing the default x509 Certificate for HTTPS (self-signed when not given).' },
+  'tls-private-key-file': { kind: 'string', usage: 'File containing the default x509 private key matching --tls-cert-file.' },
+  'client-ca-file': { kind: 'string', usage: 'Client certificates signed by this CA are authenticated (default: the kubeconfig\'s CA).' },
+} as const satisfies FlagDefs;
+
+/** The secure serving part of a config from parsed flags over `d`. */
+export function secureServingFromFlags(f: ParsedFlags<typeof SECURE_SERVING_FLAGS>, d: SecureServingConfig): SecureServingConfig {
+  return {
+    bindAddress: f['bind-address'] || d.bindAddress,
+    securePort: f['secure-port'] ?? d.securePort,
+    tlsCertFile: f['tls-cert-file'] || d.tlsCertFile,
+    tlsPrivateKeyFile: f['tls-private-key-file'] || d.tlsPrivateKeyFile,
+    clientCAFile: f['client-ca-file'] || d.clientCAFile,
+  };
+}
+
+export function validateSecureServing(c: SecureServingConfig): string[] {
+  const errs: string[] = [];
+  if (!Number.isInteger(c.securePort) || c.securePort < 0 || c.securePort > 65535) {
+    errs.push(`--secure-port ${c.securePort} must be between 0 and 65535, inclusive. 0 for turning off secure port`);
+  }
+  if (!!c.tlsCertFile !== !!c.tlsPrivateKeyFile) errs.push('--tls-cert-file and --tls-private-key-file must be given together');
+  return errs;
+}
+
+export interface ComponentServingOptions extends SecureServingConfig {
+  /** The component's name, for the delegated-auth client's user agent: 'kube-scheduler'. */
+  component: string;
   /** The component's own API client: the delegated-auth client copies its connection, not its rate limits. */
   client: RestClient;
   metrics: Registry;
