@@ -142,8 +142,12 @@ export function requestEntityTooLarge(message: string): StatusError {
   return new StatusError({ code: 413, reason: 'RequestEntityTooLarge', message });
 }
 
-export function unsupportedMediaType(contentType: string): StatusError {
-  return new StatusError({ code: 415, reason: 'UnsupportedMediaType', message: `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml` + (contentType ? '' : '') });
+export function unsupportedMediaType(_contentType: string): StatusError {
+  return new StatusError({
+    code: 415,
+    reason: 'UnsupportedMediaType',
+    message: 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml',
+  });
 }
 
 export function notAcceptable(message: string): StatusError {

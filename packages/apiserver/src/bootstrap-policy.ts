@@ -76,14 +76,63 @@ export function nodeRules(): PolicyRule[] {
 
 function aggregateToView(): PolicyRule[] {
   return [
-    rule(READ, [LEGACY], ['pods', 'replicationcontrollers', 'replicationcontrollers/scale', 'serviceaccounts', 'services', 'services/status', 'endpoints', 'persistentvolumeclaims', 'persistentvolumeclaims/status', 'configmaps']),
+    rule(
+      READ,
+      [LEGACY],
+      [
+        'pods',
+        'replicationcontrollers',
+        'replicationcontrollers/scale',
+        'serviceaccounts',
+        'services',
+        'services/status',
+        'endpoints',
+        'persistentvolumeclaims',
+        'persistentvolumeclaims/status',
+        'configmaps',
+      ],
+    ),
     rule(READ, [LEGACY], ['limitranges', 'resourcequotas', 'bindings', 'events', 'pods/status', 'resourcequotas/status', 'namespaces/status', 'replicationcontrollers/status', 'pods/log']),
     rule(READ, [LEGACY], ['namespaces']),
     rule(READ, ['discovery.k8s.io'], ['endpointslices']),
-    rule(READ, ['apps'], ['controllerrevisions', 'statefulsets', 'statefulsets/status', 'statefulsets/scale', 'daemonsets', 'daemonsets/status', 'deployments', 'deployments/status', 'deployments/scale', 'replicasets', 'replicasets/status', 'replicasets/scale']),
+    rule(
+      READ,
+      ['apps'],
+      [
+        'controllerrevisions',
+        'statefulsets',
+        'statefulsets/status',
+        'statefulsets/scale',
+        'daemonsets',
+        'daemonsets/status',
+        'deployments',
+        'deployments/status',
+        'deployments/scale',
+        'replicasets',
+        'replicasets/status',
+        'replicasets/scale',
+      ],
+    ),
     rule(READ, ['autoscaling'], ['horizontalpodautoscalers', 'horizontalpodautoscalers/status']),
     rule(READ, ['batch'], ['cronjobs', 'cronjobs/status', 'jobs', 'jobs/status']),
-    rule(READ, ['extensions'], ['daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale', 'deployments/status', 'ingresses', 'ingresses/status', 'networkpolicies', 'replicasets', 'replicasets/scale', 'replicasets/status', 'replicationcontrollers/scale']),
+    rule(
+      READ,
+      ['extensions'],
+      [
+        'daemonsets',
+        'daemonsets/status',
+        'deployments',
+        'deployments/scale',
+        'deployments/status',
+        'ingresses',
+        'ingresses/status',
+        'networkpolicies',
+        'replicasets',
+        'replicasets/scale',
+        'replicasets/status',
+        'replicationcontrollers/scale',
+      ],
+    ),
     rule(READ, ['policy'], ['poddisruptionbudgets', 'poddisruptionbudgets/status']),
     rule(READ, ['networking.k8s.io'], ['ingresses', 'ingresses/status', 'networkpolicies']),
   ];
@@ -99,7 +148,11 @@ function aggregateToEdit(): PolicyRule[] {
     rule(WRITE, ['apps'], ['daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'replicasets', 'replicasets/scale', 'statefulsets', 'statefulsets/scale']),
     rule(WRITE, ['autoscaling'], ['horizontalpodautoscalers']),
     rule(WRITE, ['batch'], ['cronjobs', 'jobs']),
-    rule(WRITE, ['extensions'], ['daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'ingresses', 'networkpolicies', 'replicasets', 'replicasets/scale', 'replicationcontrollers/scale']),
+    rule(
+      WRITE,
+      ['extensions'],
+      ['daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'ingresses', 'networkpolicies', 'replicasets', 'replicasets/scale', 'replicationcontrollers/scale'],
+    ),
     rule(WRITE, ['policy'], ['poddisruptionbudgets']),
     rule(WRITE, ['networking.k8s.io'], ['ingresses', 'networkpolicies']),
     rule(READ_WRITE, ['coordination.k8s.io'], ['leases']),
@@ -196,7 +249,12 @@ function controllerRoles(): ClusterRole[] {
       rule(['delete', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests']),
       rule(['update'], ['certificates.k8s.io'], ['certificatesigningrequests/approval', 'certificatesigningrequests/status']),
       rule(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client-kubelet']),
-      rule(['sign'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client', 'kubernetes.io/kube-apiserver-client-kubelet', 'kubernetes.io/kubelet-serving', 'kubernetes.io/legacy-unknown']),
+      rule(
+        ['sign'],
+        ['certificates.k8s.io'],
+        ['signers'],
+        ['kubernetes.io/kube-apiserver-client', 'kubernetes.io/kube-apiserver-client-kubelet', 'kubernetes.io/kubelet-serving', 'kubernetes.io/legacy-unknown'],
+      ),
       rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
     ]),
     c('token-cleaner', [rule(['delete', 'get', 'list', 'watch'], [LEGACY], ['secrets'])]),
@@ -236,7 +294,10 @@ export function bootstrapClusterRoles(): ClusterRole[] {
     clusterRole('cluster-admin', [rule(['*'], ['*'], ['*']), urls(['*'], ['*'])]),
     clusterRole('system:discovery', [urls(['get'], ['/api', '/api/*', '/apis', '/apis/*', '/openapi', '/openapi/*', '/version', '/version/'])]),
     clusterRole('system:monitoring', [urls(['get'], ['/healthz', '/healthz/*', '/livez', '/livez/*', '/readyz', '/readyz/*', '/metrics', '/metrics/slis'])]),
-    clusterRole('system:basic-user', [rule(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']), rule(['create'], ['authentication.k8s.io'], ['selfsubjectreviews'])]),
+    clusterRole(
+      'system:basic-user',
+      [rule(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']), rule(['create'], ['authentication.k8s.io'], ['selfsubjectreviews'])],
+    ),
     clusterRole('system:public-info-viewer', [urls(['get'], ['/healthz', '/livez', '/readyz', '/version', '/version/'])]),
     // The user-facing roles: rules come from the system:aggregate-to-* roles (aggregated by the
     // controller-manager); they start with the union so they work before it runs.
@@ -249,7 +310,10 @@ export function bootstrapClusterRoles(): ClusterRole[] {
     clusterRole('system:heapster', [rule(READ, [LEGACY], ['events', 'pods', 'nodes', 'namespaces']), rule(READ, ['extensions'], ['deployments'])]),
     clusterRole('system:node', nodeRules()),
     clusterRole('system:node-problem-detector', [rule(['get'], [LEGACY], ['nodes']), rule(['patch'], [LEGACY], ['nodes/status']), ...events()]),
-    clusterRole('system:kubelet-api-admin', [rule(['get', 'list', 'watch'], [LEGACY], ['nodes']), rule(['proxy'], [LEGACY], ['nodes']), rule(['*'], [LEGACY], ['nodes/log', 'nodes/metrics', 'nodes/proxy', 'nodes/stats'])]),
+    clusterRole(
+      'system:kubelet-api-admin',
+      [rule(['get', 'list', 'watch'], [LEGACY], ['nodes']), rule(['proxy'], [LEGACY], ['nodes']), rule(['*'], [LEGACY], ['nodes/log', 'nodes/metrics', 'nodes/proxy', 'nodes/stats'])],
+    ),
     clusterRole('system:node-bootstrapper', [rule(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests'])]),
     clusterRole('system:auth-delegator', delegation()),
     clusterRole('system:kube-aggregator', [rule(READ, [LEGACY], ['endpoints', 'services'])]),
@@ -354,7 +418,11 @@ function namespacedRole(namespace: string, name: string, rules: PolicyRule[]): R
 export function bootstrapRoles(): Role[] {
   return [
     namespacedRole('kube-system', 'extension-apiserver-authentication-reader', [rule(READ, [LEGACY], ['configmaps'], ['extension-apiserver-authentication'])]),
-    namespacedRole('kube-system', 'system::leader-locking-kube-controller-manager', [rule(['watch'], [LEGACY], ['configmaps']), rule(['get', 'update'], [LEGACY], ['configmaps'], ['kube-controller-manager'])]),
+    namespacedRole(
+      'kube-system',
+      'system::leader-locking-kube-controller-manager',
+      [rule(['watch'], [LEGACY], ['configmaps']), rule(['get', 'update'], [LEGACY], ['configmaps'], ['kube-controller-manager'])],
+    ),
     namespacedRole('kube-system', 'system::leader-locking-kube-scheduler', [rule(['watch'], [LEGACY], ['configmaps']), rule(['get', 'update'], [LEGACY], ['configmaps'], ['kube-scheduler'])]),
     namespacedRole('kube-system', 'system:controller:bootstrap-signer', [rule(READ, [LEGACY], ['secrets'])]),
     namespacedRole('kube-system', 'system:controller:token-cleaner', [rule(['delete', 'get', 'list', 'watch'], [LEGACY], ['secrets']), ...events()]),
@@ -374,9 +442,24 @@ function namespacedBinding(namespace: string, name: string, roleName: string, su
 
 export function bootstrapRoleBindings(): RoleBinding[] {
   return [
-    namespacedBinding('kube-system', 'system::extension-apiserver-authentication-reader', 'extension-apiserver-authentication-reader', [user('system:kube-controller-manager'), user('system:kube-scheduler')]),
-    namespacedBinding('kube-system', 'system::leader-locking-kube-controller-manager', 'system::leader-locking-kube-controller-manager', [user('system:kube-controller-manager'), serviceAccount('kube-system', 'kube-controller-manager')]),
-    namespacedBinding('kube-system', 'system::leader-locking-kube-scheduler', 'system::leader-locking-kube-scheduler', [user('system:kube-scheduler'), serviceAccount('kube-system', 'kube-scheduler')]),
+    namespacedBinding(
+      'kube-system',
+      'system::extension-apiserver-authentication-reader',
+      'extension-apiserver-authentication-reader',
+      [user('system:kube-controller-manager'), user('system:kube-scheduler')],
+    ),
+    namespacedBinding(
+      'kube-system',
+      'system::leader-locking-kube-controller-manager',
+      'system::leader-locking-kube-controller-manager',
+      [user('system:kube-controller-manager'), serviceAccount('kube-system', 'kube-controller-manager')],
+    ),
+    namespacedBinding(
+      'kube-system',
+      'system::leader-locking-kube-scheduler',
+      'system::leader-locking-kube-scheduler',
+      [user('system:kube-scheduler'), serviceAccount('kube-system', 'kube-scheduler')],
+    ),
     namespacedBinding('kube-system', 'system:controller:bootstrap-signer', 'system:controller:bootstrap-signer', [serviceAccount('kube-system', 'bootstrap-signer')]),
     namespacedBinding('kube-system', 'system:controller:token-cleaner', 'system:controller:token-cleaner', [serviceAccount('kube-system', 'token-cleaner')]),
     namespacedBinding('kube-public', 'system:controller:bootstrap-signer', 'system:controller:bootstrap-signer', [serviceAccount('kube-system', 'bootstrap-signer')]),

@@ -14,8 +14,8 @@ import { buildAuthentication, buildAuthorization } from './auth/index.js';
 import { applyImpersonation } from './auth/impersonation.js';
 import { runAsRequester } from './registry/rbac.js';
 import { buildAdmission } from './admission/index.js';
-import type { ExtensionDeps, VirtualCreates } from './extension.js';
-import { createRegistry, type Registry } from './registry/index.js';
+import type { ServerDeps } from './server-deps.js';
+import { createRegistry, registerAuthStorages, type Registry } from './registry/index.js';
 import type { Storage } from './storage/interface.js';
 import { VERSION } from './version.js';
 import { serveOpenAPI } from './endpoints/openapi.js';
@@ -28,8 +28,6 @@ export interface ApiServerRuntime {
   metrics: Metrics;
   /** Health checks by name, run by /readyz (and /livez for the ones marked live). */
   checks: Map<string, () => Promise<void>>;
-  /** Handlers of create-only resources (reviews, serviceaccounts/token). */
-  virtual: VirtualCreates;
   /** In-flight limits and request deadlines. */
   limits: RequestLimits;
   /** Connection timeouts and graceful shutdown. */
@@ -63,6 +61,8 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
     rawStorage: deps.rawStorage,
     serviceClusterIPRange: config.serviceClusterIPRange,
     serviceNodePortRange: config.serviceNodePortRange,
+    etcdServers: config.etcdServers,
+    etcdClientTLS: etcdClientTLS(config),
     clock,
   });
   const namespaces = registry.store('', 'v1', 'namespaces');
@@ -78,23 +78,19 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
       throw err;
     }
   };
-  const extDeps: ExtensionDeps = { config, registry, logger, clock, getNamespace };
-  const virtual: VirtualCreates = new Map();
-  const admission = buildAdmission(extDeps);
-  const authentication = buildAuthentication(extDeps, virtual);
-  const authorizer = buildAuthorization(extDeps, virtual);
+  const serverDeps: ServerDeps = { config, registry, logger, clock, getNamespace };
+  const admission = buildAdmission(serverDeps);
+  const authentication = buildAuthentication(serverDeps);
+  const { authorizer, storages: accessReviews } = buildAuthorization(serverDeps);
+  registerAuthStorages(registry, { ...authentication.storages, ...accessReviews });
   const checks = new Map<string, () => Promise<void>>();
   checks.set('etcd', async () => {
     await deps.rawStorage.currentRevision();
   });
 
   const ctx: ResourceContext = {
-    stores: registry.stores,
-    etcdServers: config.etcdServers,
-    etcdClientTLS: etcdClientTLS(config),
+    storages: registry.storages,
     admission,
-    virtual,
-    authorizer,
     clock,
     metrics,
     minRequestTimeoutSeconds: config.minRequestTimeoutSeconds,
@@ -257,7 +253,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/apis', handler: dispatch });
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/apis/*', handler: dispatch });
 
-  return { app, registry, metrics, checks, virtual, limits, lifecycle };
+  return { app, registry, metrics, checks, limits, lifecycle };
 }
 
 function buildApp(tls: { cert: Buffer; key: Buffer; ca?: Buffer }, logger: Logger, bodyLimit: number, timeouts: ServingTimeouts) {

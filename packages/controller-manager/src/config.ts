@@ -1,7 +1,7 @@
 // kube-controller-manager configuration: upstream's flag names, defaults in one function, validated
 // once and frozen. Only this file reads flags.
 import { parseFlagSet, type FlagDefs, type ParsedFlags } from '@kubelab/component-base';
-import { KNOWN_CONTROLLERS, resolveControllerName } from './controllers.js';
+import { KNOWN_CONTROLLERS, resolveControllerName } from './controller-names.js';
 
 export interface ControllerManagerConfig {
   kubeconfig?: string;

@@ -15,7 +15,9 @@ import {
 import { createLogger, serveComponent, type ComponentServer, type Logger } from '@kubelab/component-base';
 import { controllerManagerRegistry } from './metrics.js';
 import type { ControllerManagerConfig } from './config.js';
-import { CONTROLLERS, isControllerEnabled, type ControllerContext } from './controllers.js';
+import type { ControllerContext } from './controller-context.js';
+import { isControllerEnabled } from './controller-names.js';
+import { CONTROLLERS } from './controllers.js';
 
 export interface ControllerManagerOptions {
   /** Defaults to a client built from --kubeconfig (and --master). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { configFromFlags } from './config.js';
-import { isControllerEnabled, KNOWN_CONTROLLERS } from './controllers.js';
+import { isControllerEnabled, KNOWN_CONTROLLERS } from './controller-names.js';
+import { CONTROLLERS } from './controllers.js';
 
 describe('--controllers', () => {
   it('follows upstream: * enables all, -name disables, first mention wins, aliases work', () => {
@@ -11,6 +12,10 @@ describe('--controllers', () => {
     expect(isControllerEnabled('replicaset-controller', ['replicaset'])).toBe(true);
     expect(isControllerEnabled('garbage-collector-controller', ['garbagecollector', '-garbagecollector'])).toBe(true);
     expect(KNOWN_CONTROLLERS).toContain('namespace-controller');
+  });
+
+  it('has a start function for every known name and no other', () => {
+    expect(Object.keys(CONTROLLERS).sort()).toEqual([...KNOWN_CONTROLLERS].sort());
   });
 });
 

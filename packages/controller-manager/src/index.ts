@@ -1,5 +1,7 @@
 // @kubelab/controller-manager: the control loops, startable in-process by tests.
 export * from './config.js';
+export * from './controller-context.js';
+export * from './controller-names.js';
 export * from './controllers.js';
 export * from './controller-manager.js';
 export * from './controller-utils.js';

@@ -18,7 +18,11 @@ export class SchedulerMetrics {
   });
   readonly pendingPods = new Gauge({
     name: 'scheduler_pending_pods',
-    help: "Number of pending pods, by the queue type. 'active' means number of pods in activeQ; 'backoff' means number of pods in backoffQ; 'unschedulable' means number of pods in unschedulablePods that the scheduler attempted to schedule and failed; 'gated' is the number of unschedulable pods that the scheduler never attempted to schedule because they are gated.",
+    help:
+      "Number of pending pods, by the queue type. 'active' means number of pods in activeQ; 'backoff' means number of " +
+      "pods in backoffQ; 'unschedulable' means number of pods in unschedulablePods that the scheduler attempted to " +
+      "schedule and failed; 'gated' is the number of unschedulable pods that the scheduler never attempted to " +
+      "schedule because they are gated.",
     labelNames: ['queue'],
     registers: [this.registry],
   });

@@ -486,6 +486,18 @@ describe('applyDefaults dispatch', () => {
   it('podTemplateDefaults works on a bare PodSpec', () => {
     const spec = { containers: [{ name: 'c', image: 'c:1', ports: [{ containerPort: 80 }] }] };
     podTemplateDefaults(spec);
-    expect(spec).toEqual({ containers: [{ name: 'c', image: 'c:1', ports: [{ containerPort: 80, protocol: 'TCP' }], imagePullPolicy: 'IfNotPresent', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' }], ...DEFAULTED_POD_SPEC });
+    expect(spec).toEqual({
+      containers: [
+        {
+          name: 'c',
+          image: 'c:1',
+          ports: [{ containerPort: 80, protocol: 'TCP' }],
+          imagePullPolicy: 'IfNotPresent',
+          terminationMessagePath: '/dev/termination-log',
+          terminationMessagePolicy: 'File',
+        },
+      ],
+      ...DEFAULTED_POD_SPEC,
+    });
   });
 });

@@ -182,7 +182,21 @@ describe('server-side apply', () => {
 
   it('listType=map: appliers own their own items of the same list', () => {
     const a = stored(apply<Obj>(null, config(1, [{ name: 'nginx', image: 'nginx:1', env: [{ name: 'A', value: '1' }] }]), 'alice', Deployment, opts()).object);
-    const sidecar = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { template: { spec: { containers: [{ name: 'proxy', image: 'envoy' }, { name: 'nginx', env: [{ name: 'B', value: '2' }] }] } } } };
+    const sidecar = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              { name: 'proxy', image: 'envoy' },
+              { name: 'nginx', env: [{ name: 'B', value: '2' }] },
+            ],
+          },
+        },
+      },
+    };
     const b = apply<Obj>(a, sidecar, 'bob', Deployment, opts());
     expect(b.object.spec.template.spec.containers).toEqual([
       { name: 'nginx', image: 'nginx:1', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }] },

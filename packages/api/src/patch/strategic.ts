@@ -596,7 +596,13 @@ function diffMaps(original: JsonObject, modified: JsonObject, type: SchemaType |
   return patch;
 }
 
-function diffLists(original: JsonValue[], modified: JsonValue[], elem: SchemaType | undefined, mergeKey: string, opts: DiffOptions): { patch: JsonValue[]; deletions: JsonValue[]; order: JsonValue[] } {
+function diffLists(
+  original: JsonValue[],
+  modified: JsonValue[],
+  elem: SchemaType | undefined,
+  mergeKey: string,
+  opts: DiffOptions,
+): { patch: JsonValue[]; deletions: JsonValue[]; order: JsonValue[] } {
   if (original.length === 0) {
     if (modified.length === 0 || opts.ignoreChangesAndAdditions) return { patch: [], deletions: [], order: [] };
     return { patch: modified, deletions: [], order: [] };

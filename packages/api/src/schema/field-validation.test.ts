@@ -32,7 +32,18 @@ describe('unknownFields', () => {
     expect(unknownFields({ ...pod, metadata: { name: 'p' }, spec: { containers: [pod.spec.containers[0]] } }, 'v1', 'Pod')).toEqual([]);
     const rev = { apiVersion: 'apps/v1', kind: 'ControllerRevision', metadata: { name: 'r' }, revision: 1, data: { spec: { whatever: true } } };
     expect(unknownFields(rev, 'apps/v1', 'ControllerRevision')).toEqual([]);
-    const deploy = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' }, spec: { replicas: 1, selector: { matchLabels: { a: 'b' } }, template: { spec: { containers: [{ name: 'c', image: 'i', imagePullPolicy: 'Always', env: [{ name: 'A', valueFrom: { fieldRef: { fieldPath: 'x' } } }] }] } } } };
+    const deploy = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'd' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { a: 'b' } },
+        template: {
+          spec: { containers: [{ name: 'c', image: 'i', imagePullPolicy: 'Always', env: [{ name: 'A', valueFrom: { fieldRef: { fieldPath: 'x' } } }] }] },
+        },
+      },
+    };
     expect(unknownFields(deploy, 'apps/v1', 'Deployment')).toEqual([]);
     expect(unknownFields({ ...deploy, spec: { ...deploy.spec, replica: 3 } }, 'apps/v1', 'Deployment')).toEqual(['spec.replica']);
   });
@@ -59,7 +70,9 @@ describe('duplicateFields', () => {
 
 describe('strictDecodingErrors', () => {
   it('reports unknown and duplicate fields of the body as upstream strict decoding does', () => {
-    const body = '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","name":"q","labels":{"a":"1","a":"2"}},"spec":{"containers":[{"name":"c","imagee":"x","imagee":"y","image":"i","image":"j"}],"foo":{"bar":1,"bar":2}}}';
+    const body =
+      '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","name":"q","labels":{"a":"1","a":"2"}},' +
+      '"spec":{"containers":[{"name":"c","imagee":"x","imagee":"y","image":"i","image":"j"}],"foo":{"bar":1,"bar":2}}}';
     expect(strictDecodingErrors(body, 'v1', 'Pod')).toEqual([
       'duplicate field "metadata.name"',
       'duplicate field "metadata.labels.a"',

@@ -216,7 +216,9 @@ export function validateDaemonSetUpdate(ds: DaemonSet, old: DaemonSet): Errs {
 export function validateDaemonSetStatus(ds: DaemonSet): Errs {
   const s = (ds.status ?? {}) as Record<string, unknown>;
   const errs: Errs = [];
-  for (const f of ['currentNumberScheduled', 'numberMisscheduled', 'desiredNumberScheduled', 'numberReady', 'observedGeneration', 'updatedNumberScheduled', 'numberAvailable', 'numberUnavailable', 'collisionCount']) {
+  const counts = ['currentNumberScheduled', 'numberMisscheduled', 'desiredNumberScheduled', 'numberReady', 'observedGeneration'];
+  counts.push('updatedNumberScheduled', 'numberAvailable', 'numberUnavailable', 'collisionCount');
+  for (const f of counts) {
     errs.push(...nonNegative(s[f], child('status', f)));
   }
   return errs;

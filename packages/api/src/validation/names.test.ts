@@ -18,7 +18,8 @@ describe('names', () => {
     expect(isDNS1123Subdomain('a'.repeat(254))).toEqual(['must be no more than 253 characters']);
     expect(isDNS1123Label('a.b')).toEqual(['must not contain dots']);
     expect(isDNS1123Label('-a')).toEqual([
-      `a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+      `a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character ` +
+        `(e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
     ]);
     expect(isDNS1035Label('1abc')).toHaveLength(1);
     expect(isDNS1035Label('abc-1')).toEqual([]);
@@ -31,7 +32,8 @@ describe('names', () => {
     expect(isQualifiedName('a'.repeat(64))).toEqual(['name part must be no more than 63 characters']);
     expect(isQualifiedName('x/')).toEqual([
       'name part must be non-empty',
-      `name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`,
+      `name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character ` +
+        `(e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`,
     ]);
   });
 

@@ -548,7 +548,10 @@ export function validatePod(pod: Pod): Errs {
 }
 
 export const POD_UPDATE_FORBIDDEN =
-  'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)';
+  'pod updates may not change fields other than ' +
+  '`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` ' +
+  '(only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it ' +
+  'was previously negative)';
 
 /** Lists the top-level spec fields that differ, as a stand-in for upstream's cmp.Diff output. */
 function specDiff(a: Record<string, unknown>, b: Record<string, unknown>): string {

@@ -45,8 +45,21 @@ describe('validateObject: defaulted minimal objects are valid', () => {
     defaulted({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc', namespace: 'default' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } }),
     defaulted({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'rs', namespace: 'default' }, spec: { selector: { matchLabels: { a: 'b' } }, template: podTemplate({ a: 'b' }) } }),
     defaulted({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'ds', namespace: 'default' }, spec: { selector: { matchLabels: { a: 'b' } }, template: podTemplate({ a: 'b' }) } }),
-    defaulted({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'ss', namespace: 'default' }, spec: { serviceName: 'ss', selector: { matchLabels: { a: 'b' } }, template: podTemplate({ a: 'b' }) } }),
-    defaulted({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'cj', namespace: 'default' }, spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'OnFailure', containers: [{ name: 'c', image: 'busybox' }] } } } } } }),
+    defaulted({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'ss', namespace: 'default' },
+      spec: { serviceName: 'ss', selector: { matchLabels: { a: 'b' } }, template: podTemplate({ a: 'b' }) },
+    }),
+    defaulted({
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'cj', namespace: 'default' },
+      spec: {
+        schedule: '*/5 * * * *',
+        jobTemplate: { spec: { template: { spec: { restartPolicy: 'OnFailure', containers: [{ name: 'c', image: 'busybox' }] } } } },
+      },
+    }),
     defaulted({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } }),
     defaulted({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'default' }, data: { 'app.properties': 'x=1' } }),
     defaulted({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'system:reader' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] }),
@@ -75,13 +88,17 @@ describe('common user errors, with upstream messages', () => {
     const d = deployment();
     d.metadata.name = 'Web_1';
     expect(strs(validateObject(d))).toEqual([
-      `metadata.name: Invalid value: "Web_1": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+      `metadata.name: Invalid value: "Web_1": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', ` +
+        `and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is ` +
+        `'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
     ]);
   });
 
   it('service names are DNS-1035 labels', () => {
     const svc = defaulted({ apiVersion: 'v1', kind: 'Service', metadata: { name: '1svc', namespace: 'default' }, spec: { ports: [{ port: 80 }] } });
-    expect(strs(validateObject(svc))[0]).toMatch(/^metadata\.name: Invalid value: "1svc": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character/);
+    expect(strs(validateObject(svc))[0]).toMatch(
+      /^metadata\.name: Invalid value: "1svc": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character/,
+    );
   });
 
   it('name or generateName required; namespace required for namespaced kinds', () => {
@@ -189,7 +206,8 @@ describe('common user errors, with upstream messages', () => {
   it('ConfigMap keys', () => {
     const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'default' }, data: { 'a b': 'x' } };
     expect(strs(validateObject(cm))).toEqual([
-      `data[a b]: Invalid value: "a b": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+      `data[a b]: Invalid value: "a b": a valid config key must consist of alphanumeric characters, '-', '_' or '.' ` +
+        `(e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
     ]);
   });
 
@@ -297,7 +315,14 @@ describe('update rules', () => {
       metadata: { name: 'j', namespace: 'default' },
       spec: {
         selector: { matchLabels: { x: 'y' } },
-        template: { metadata: { labels: { x: 'y' } }, spec: { restartPolicy: 'Never', dnsPolicy: 'ClusterFirst', containers: [{ name: 'c', image: 'a', imagePullPolicy: 'Always', terminationMessagePolicy: 'File' }] } },
+        template: {
+          metadata: { labels: { x: 'y' } },
+          spec: {
+            restartPolicy: 'Never',
+            dnsPolicy: 'ClusterFirst',
+            containers: [{ name: 'c', image: 'a', imagePullPolicy: 'Always', terminationMessagePolicy: 'File' }],
+          },
+        },
       },
     });
     expect(validateObjectUpdate(job, job)).toEqual([]);

@@ -1,6 +1,6 @@
 // The admission plugins this server knows, in upstream's order, and the ones on by default.
 import { conflict, notFound, OPTIMISTIC_LOCK_MESSAGE, type KubeObject } from '@kubelab/api';
-import type { ExtensionDeps } from '../extension.js';
+import type { ServerDeps } from '../server-deps.js';
 import type { Store } from '../registry/store.js';
 import { AdmissionChain, selectPlugins, type AdmissionPlugin } from './admission.js';
 import { NamespaceLifecycle } from './namespace-lifecycle.js';
@@ -16,12 +16,12 @@ import { getOrUndefined, listCached } from './util.js';
 export { addWarning, type AdmissionAttributes, type AdmissionPlugin, AdmissionChain } from './admission.js';
 
 /** The store of a resource in any version (the first registered), or undefined. */
-function storeOf(deps: ExtensionDeps, group: string, resource: string): Store | undefined {
+function storeOf(deps: ServerDeps, group: string, resource: string): Store | undefined {
   for (const s of deps.registry.stores.values()) if (s.info.group === group && s.info.resource === resource) return s;
   return undefined;
 }
 
-function resourceQuota(d: ExtensionDeps): ResourceQuotaAdmission {
+function resourceQuota(d: ServerDeps): ResourceQuotaAdmission {
   const quotas = d.registry.store('', 'v1', 'resourcequotas');
   return new ResourceQuotaAdmission({
     // Read from etcd: the resourceVersion read here guards the status write.
@@ -47,7 +47,7 @@ function resourceQuota(d: ExtensionDeps): ResourceQuotaAdmission {
 }
 
 /** Name -> factory, in upstream's plugin order (AllOrderedPlugins). */
-const PLUGINS: [string, (deps: ExtensionDeps) => AdmissionPlugin][] = [
+const PLUGINS: [string, (deps: ServerDeps) => AdmissionPlugin][] = [
   ['NamespaceLifecycle', (d) => new NamespaceLifecycle(d.getNamespace)],
   ['LimitRanger', (d) => new LimitRanger({ listLimitRanges: (ns) => listCached(d.registry.store('', 'v1', 'limitranges'), ns) })],
   ['ServiceAccount', (d) => new ServiceAccountAdmission((ns, name) => getOrUndefined(d.registry.store('', 'v1', 'serviceaccounts'), ns, name))],
@@ -64,7 +64,7 @@ const DEFAULT_ON = ['NamespaceLifecycle', 'LimitRanger', 'ServiceAccount', 'PodS
 export const ADMISSION_PLUGIN_ORDER: readonly string[] = PLUGINS.map(([n]) => n);
 export const DEFAULT_ON_ADMISSION_PLUGINS: readonly string[] = DEFAULT_ON;
 
-export function buildAdmission(deps: ExtensionDeps): AdmissionChain {
+export function buildAdmission(deps: ServerDeps): AdmissionChain {
   const order = PLUGINS.map(([n]) => n);
   const enabled = selectPlugins(order, DEFAULT_ON, deps.config.enableAdmissionPlugins, deps.config.disableAdmissionPlugins);
   return new AdmissionChain(PLUGINS.filter(([n]) => enabled.includes(n)).map(([, make]) => make(deps)));

@@ -213,7 +213,9 @@ const restrictedVolumes: Check = (_meta, spec) => {
   const many = names.length > 1;
   return {
     reason: 'restricted volume types',
-    detail: `${pluralize('volume', 'volumes', names.length)} ${joinQuote(names)} ${many ? 'use' : 'uses'} ${pluralize('restricted volume type', 'restricted volume types', types.size)} ${joinQuote([...types].sort())}`,
+    detail:
+      `${pluralize('volume', 'volumes', names.length)} ${joinQuote(names)} ${many ? 'use' : 'uses'} ` +
+      `${pluralize('restricted volume type', 'restricted volume types', types.size)} ${joinQuote([...types].sort())}`,
   };
 };
 

@@ -57,7 +57,9 @@ describe('PodSecurity admission', () => {
     const err = await p.validate(attrs('pods', 'CREATE', priv, { namespace: 'secure' })).catch((e) => e);
     expect(isForbidden(err)).toBe(true);
     expect(err.code).toBe(403);
-    expect(err.message).toMatch(/^pods "x" is forbidden: violates PodSecurity "restricted:latest": privileged \(container "c" must not set securityContext\.privileged=true\), allowPrivilegeEscalation != false/);
+    expect(err.message).toMatch(
+      /^pods "x" is forbidden: violates PodSecurity "restricted:latest": privileged \(container "c" must not set securityContext\.privileged=true\), allowPrivilegeEscalation != false/,
+    );
     await p.validate(attrs('pods', 'CREATE', pod('ok', RESTRICTED_OK as never), { namespace: 'secure' }));
   });
 

@@ -79,7 +79,11 @@ export class PriorityAdmission implements AdmissionPlugin {
     }
     spec.priority = value;
     if (spec.preemptionPolicy && spec.preemptionPolicy !== policy) {
-      throw forbiddenFor(a, `the string value of PreemptionPolicy (${spec.preemptionPolicy}) must not be provided in pod spec; priority admission controller computed ${policy} from the given PriorityClass name`);
+      throw forbiddenFor(
+        a,
+        `the string value of PreemptionPolicy (${spec.preemptionPolicy}) must not be provided in pod spec; ` +
+          `priority admission controller computed ${policy} from the given PriorityClass name`,
+      );
     }
     spec.preemptionPolicy = policy;
   }

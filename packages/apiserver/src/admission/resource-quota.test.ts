@@ -68,9 +68,13 @@ describe('ResourceQuota admission', () => {
   it('does not count finished pods, and scoped quotas only select matching pods', async () => {
     const done = pod('done', {}, {});
     (done as { status?: unknown }).status = { phase: 'Succeeded' };
-    const { plugin } = fixture([quota('be', { pods: '1' }, { scopes: ['BestEffort'] })], { '/pods': [done, withCpu('burst', '100m')] });
+    const { plugin, writes } = fixture([quota('be', { pods: '1' }, { scopes: ['BestEffort'] })], { '/pods': [done, withCpu('burst', '100m')] });
+    // Neither the finished pod nor the Burstable one uses the BestEffort quota: a BestEffort pod still fits.
     await plugin.validate(attrs('pods', 'CREATE', pod('p')));
+    expect(writes).toEqual([{ name: 'be', status: expect.objectContaining({ used: { pods: '1' } }) }]);
+    // A pod outside the scope is not charged to it at all.
     await plugin.validate(attrs('pods', 'CREATE', withCpu('q', '1')));
+    expect(writes).toHaveLength(1);
   });
 
   it('measures services and generic counts', () => {

@@ -15,7 +15,17 @@ export function attrs(
   // Resources this server does not serve (persistentvolumeclaims) get a namespaced stand-in.
   const info =
     findResource(opts.group ?? '', opts.version ?? 'v1', resource) ??
-    ({ group: opts.group ?? '', version: opts.version ?? 'v1', resource, kind: object?.kind ?? '', listKind: '', namespaced: true, verbs: [], shortNames: [], subresources: [] } as unknown as ResourceInfo);
+    ({
+      group: opts.group ?? '',
+      version: opts.version ?? 'v1',
+      resource,
+      kind: object?.kind ?? '',
+      listKind: '',
+      namespaced: true,
+      verbs: [],
+      shortNames: [],
+      subresources: [],
+    } as unknown as ResourceInfo);
   return {
     operation,
     resource: info,

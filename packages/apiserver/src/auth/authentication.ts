@@ -1,14 +1,16 @@
 // The authentication chain from the configuration, in upstream's order: x509 client certificates,
 // then bearer tokens (--token-auth-file, service account JWTs, bootstrap tokens), then anonymous when
-// --anonymous-auth allows it. Also registers the authentication API's create-only resources.
+// --anonymous-auth allows it. Also builds the authentication API's create-only storages, which ask the
+// same token authenticators.
 import { readFileSync } from 'node:fs';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { KubeObject } from '@kubelab/api';
-import type { ExtensionDeps, VirtualCreates } from '../extension.js';
+import type { ServerDeps } from '../server-deps.js';
+import type { Creater, NamedCreater } from '../registry/rest.js';
 import { X509Authenticator, type Authenticator, type UserInfo } from './authn.js';
 import { BootstrapTokenAuthenticator } from './bootstrap-token.js';
 import { publicKeysFromPem } from './jwt.js';
-import { selfSubjectReviewHandler, tokenRequestHandler, tokenReviewHandler } from './authn-reviews.js';
+import { selfSubjectReviewREST, tokenRequestREST, tokenReviewREST } from './authn-reviews.js';
 import { ServiceAccountTokenAuthenticator, ServiceAccountTokenIssuer, type TokenObjectGetter } from './serviceaccount.js';
 import { TokenFileAuthenticator } from './token-file.js';
 import { BearerTokenAuthenticator, UnionTokenAuthenticator, type TokenAuthenticator } from './token.js';
@@ -17,6 +19,8 @@ export interface AuthenticationChain {
   authenticators: Authenticator[];
   /** Whether requests no authenticator recognises may proceed as system:anonymous. */
   anonymous: boolean;
+  /** TokenReview, SelfSubjectReview, and TokenRequest when --service-account-signing-key-file is set. */
+  storages: { tokenReviews: Creater; selfSubjectReviews: Creater; serviceAccountToken?: NamedCreater };
 }
 
 /**
@@ -49,7 +53,7 @@ export function apiAudiencesOf(config: { apiAudiences: string[]; serviceAccountI
 }
 
 /** Reads service accounts, pods, secrets and nodes from storage (etcd, so a deletion is seen at once). */
-export function registryTokenGetter(deps: ExtensionDeps): TokenObjectGetter {
+export function registryTokenGetter(deps: ServerDeps): TokenObjectGetter {
   const get = (resource: string) => (ns: string, name: string): Promise<KubeObject> => deps.registry.store('', 'v1', resource).get(ns, name);
   return {
     getServiceAccount: get('serviceaccounts'),
@@ -59,7 +63,7 @@ export function registryTokenGetter(deps: ExtensionDeps): TokenObjectGetter {
   };
 }
 
-export function createAuthentication(deps: ExtensionDeps, virtual: VirtualCreates): AuthenticationChain {
+export function createAuthentication(deps: ServerDeps): AuthenticationChain {
   const { config, logger, clock } = deps;
   const audiences = apiAudiencesOf(config);
   const getter = registryTokenGetter(deps);
@@ -98,13 +102,15 @@ export function createAuthentication(deps: ExtensionDeps, virtual: VirtualCreate
     authenticators.push(new BearerTokenAuthenticator(tokens, audiences, (error) => logger.debug({ error }, 'Unable to authenticate the request')));
   }
 
-  virtual.set('authentication.k8s.io/v1/tokenreviews', tokenReviewHandler({ tokens, apiAudiences: audiences }));
-  virtual.set('authentication.k8s.io/v1/selfsubjectreviews', selfSubjectReviewHandler(clock));
+  const storages: AuthenticationChain['storages'] = {
+    tokenReviews: tokenReviewREST({ tokens, apiAudiences: audiences }),
+    selfSubjectReviews: selfSubjectReviewREST(clock),
+  };
   if (config.serviceAccountSigningKeyFile) {
     const privateKey = createPrivateKey(readFileSync(config.serviceAccountSigningKeyFile));
     const issuer = new ServiceAccountTokenIssuer(privateKey, config.serviceAccountIssuer);
-    virtual.set('/v1/serviceaccounts/token', tokenRequestHandler({ issuer, getter, apiAudiences: audiences, clock }));
+    storages.serviceAccountToken = tokenRequestREST({ issuer, getter, apiAudiences: audiences, clock });
   }
 
-  return { authenticators: [new UnionAuthenticator(authenticators)], anonymous: config.anonymousAuth };
+  return { authenticators: [new UnionAuthenticator(authenticators)], anonymous: config.anonymousAuth, storages };
 }

@@ -1,20 +1,20 @@
 // Builds the authentication and authorization chains from the configuration (upstream's
 // --token-auth-file, --service-account-*, --enable-bootstrap-token-auth, --anonymous-auth,
 // --authorization-mode). Authenticators are tried in order; the first to recognise a request wins.
-import type { ExtensionDeps, VirtualCreates } from '../extension.js';
+import type { ServerDeps } from '../server-deps.js';
 import { AlwaysAllow, type Authorizer, type Decision } from './authn.js';
 import { nodeRules } from '../bootstrap-policy.js';
 import { NodeAuthorizer } from './node/node-authorizer.js';
 import { nodeGraphFromRegistry } from './node/graph.js';
 import { PrivilegedGroupAuthorizer, RBACAuthorizer, RBACRuleResolver, sourceFromStores } from './rbac/authorizer.js';
 import { unionRulesResolver } from './rbac/rules-review.js';
-import { registerAccessReviews } from './reviews.js';
+import { accessReviewStorages } from './reviews.js';
 import { createAuthentication, type AuthenticationChain } from './authentication.js';
 
 export type { AuthenticationChain } from './authentication.js';
 
-export function buildAuthentication(deps: ExtensionDeps, virtual: VirtualCreates): AuthenticationChain {
-  return createAuthentication(deps, virtual);
+export function buildAuthentication(deps: ServerDeps): AuthenticationChain {
+  return createAuthentication(deps);
 }
 
 class AlwaysDeny implements Authorizer {
@@ -25,10 +25,10 @@ class AlwaysDeny implements Authorizer {
 
 /**
  * The authorizer of --authorization-mode: system:masters first (upstream's privileged group), then each
- * mode in the given order; the first that allows wins (upstream's union authorizer). Registers the
- * access review APIs, which ask the same authorizer.
+ * mode in the given order; the first that allows wins (upstream's union authorizer). Also builds the
+ * access review storages, which ask the same authorizer.
  */
-export function buildAuthorization(deps: ExtensionDeps, virtual: VirtualCreates): Authorizer {
+export function buildAuthorization(deps: ServerDeps): { authorizer: Authorizer; storages: ReturnType<typeof accessReviewStorages> } {
   const modes = deps.config.authorizationMode;
   const rbacStore = (resource: string) => deps.registry.store('rbac.authorization.k8s.io', 'v1', resource);
   const resolver = new RBACRuleResolver(
@@ -52,6 +52,5 @@ export function buildAuthorization(deps: ExtensionDeps, virtual: VirtualCreates)
       return { allowed: false, reason };
     },
   };
-  registerAccessReviews(virtual, unionRulesResolver(modes, resolver));
-  return authorizer;
+  return { authorizer, storages: accessReviewStorages(authorizer, unionRulesResolver(modes, resolver)) };
 }

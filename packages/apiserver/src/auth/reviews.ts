@@ -1,13 +1,22 @@
-// The access review APIs (authorization.k8s.io/v1), answered without being stored:
+// The access review APIs (authorization.k8s.io/v1; upstream pkg/registry/authorization/*), create-only
+// storages answered without being stored:
 // SubjectAccessReview (may the given user ...?), LocalSubjectAccessReview (the same, in the request's
 // namespace), SelfSubjectAccessReview (may I ...? — `kubectl auth can-i`) and SelfSubjectRulesReview
 // (what may I do in this namespace? — `kubectl auth can-i --list`).
-import { invalid, type FieldError, type KubeObject } from '@kubelab/api';
+import { findResource, invalid, type FieldError, type KubeObject } from '@kubelab/api';
 import type { PolicyRule } from 'kubernetes-types/rbac/v1';
-import type { VirtualCreateRequest, VirtualCreates } from '../extension.js';
+import { restStorage, type Creater } from '../registry/rest.js';
+import { requestUser } from '../registry/rbac.js';
 import type { AuthorizationAttributes, Authorizer, UserInfo } from './authn.js';
 
 const GROUP = 'authorization.k8s.io';
+
+/** What a review is answered from: the requesting user, the request's namespace and the server's authorizer. */
+interface ReviewRequest {
+  user: UserInfo;
+  namespace: string;
+  authorizer: Authorizer;
+}
 
 interface ResourceAttributes {
   namespace?: string;
@@ -21,6 +30,14 @@ interface ResourceAttributes {
 interface NonResourceAttributes {
   path?: string;
   verb?: string;
+}
+interface SubjectAccessReviewSpec {
+  user?: string;
+  groups?: string[];
+  uid?: string;
+  extra?: Record<string, string[]>;
+  resourceAttributes?: ResourceAttributes;
+  nonResourceAttributes?: NonResourceAttributes;
 }
 
 /** What a rules review asks of the authorization modes that can list rules. */
@@ -68,8 +85,8 @@ async function decide(authorizer: Authorizer, attrs: AuthorizationAttributes): P
   return d.reason ? { allowed: false, reason: d.reason } : { allowed: false };
 }
 
-async function subjectAccessReview(obj: KubeObject, req: VirtualCreateRequest): Promise<KubeObject> {
-  const spec = (obj.spec ?? {}) as { user?: string; groups?: string[]; uid?: string; extra?: Record<string, string[]>; resourceAttributes?: ResourceAttributes; nonResourceAttributes?: NonResourceAttributes };
+async function subjectAccessReview(obj: KubeObject, req: ReviewRequest): Promise<KubeObject> {
+  const spec = (obj.spec ?? {}) as SubjectAccessReviewSpec;
   const errs = specErrors(spec);
   if (!spec.user && !spec.groups?.length) errs.push({ type: 'FieldValueInvalid', field: 'spec.user', badValue: '', detail: 'at least one of user or group must be specified' });
   if (errs.length) throw invalid({ group: GROUP, kind: 'SubjectAccessReview' }, '', errs);
@@ -77,8 +94,8 @@ async function subjectAccessReview(obj: KubeObject, req: VirtualCreateRequest): 
   return answer(obj, await decide(req.authorizer, toAttributes(user, spec)));
 }
 
-async function localSubjectAccessReview(obj: KubeObject, req: VirtualCreateRequest): Promise<KubeObject> {
-  const spec = (obj.spec ?? {}) as { user?: string; groups?: string[]; uid?: string; extra?: Record<string, string[]>; resourceAttributes?: ResourceAttributes; nonResourceAttributes?: NonResourceAttributes };
+async function localSubjectAccessReview(obj: KubeObject, req: ReviewRequest): Promise<KubeObject> {
+  const spec = (obj.spec ?? {}) as SubjectAccessReviewSpec;
   const errs = specErrors(spec);
   if (!spec.user && !spec.groups?.length) errs.push({ type: 'FieldValueInvalid', field: 'spec.user', badValue: '', detail: 'at least one of user or group must be specified' });
   if (spec.nonResourceAttributes) errs.push({ type: 'FieldValueInvalid', field: 'spec.nonResourceAttributes', badValue: spec.nonResourceAttributes, detail: 'disallowed on this kind of request' });
@@ -91,7 +108,7 @@ async function localSubjectAccessReview(obj: KubeObject, req: VirtualCreateReque
   return out;
 }
 
-async function selfSubjectAccessReview(obj: KubeObject, req: VirtualCreateRequest): Promise<KubeObject> {
+async function selfSubjectAccessReview(obj: KubeObject, req: ReviewRequest): Promise<KubeObject> {
   const spec = (obj.spec ?? {}) as { resourceAttributes?: ResourceAttributes; nonResourceAttributes?: NonResourceAttributes };
   const errs = specErrors(spec);
   if (errs.length) throw invalid({ group: GROUP, kind: 'SelfSubjectAccessReview' }, '', errs);
@@ -99,7 +116,7 @@ async function selfSubjectAccessReview(obj: KubeObject, req: VirtualCreateReques
 }
 
 function rulesReview(resolver: RulesResolver) {
-  return async (obj: KubeObject, req: VirtualCreateRequest): Promise<KubeObject> => {
+  return async (obj: KubeObject, req: ReviewRequest): Promise<KubeObject> => {
     const ns = ((obj.spec ?? {}) as { namespace?: string }).namespace ?? '';
     const { rules, incomplete, errors } = await resolver.rulesFor(req.user, ns);
     const resourceRules: Record<string, string[]>[] = [];
@@ -118,10 +135,21 @@ function rulesReview(resolver: RulesResolver) {
   };
 }
 
-/** Registers the four review handlers. */
-export function registerAccessReviews(virtual: VirtualCreates, resolver: RulesResolver): void {
-  virtual.set(`${GROUP}/v1/subjectaccessreviews`, subjectAccessReview);
-  virtual.set(`${GROUP}/v1/localsubjectaccessreviews`, localSubjectAccessReview);
-  virtual.set(`${GROUP}/v1/selfsubjectaccessreviews`, selfSubjectAccessReview);
-  virtual.set(`${GROUP}/v1/selfsubjectrulesreviews`, rulesReview(resolver));
+type Review = (obj: KubeObject, req: ReviewRequest) => Promise<KubeObject>;
+
+function reviewREST(resource: string, authorizer: Authorizer, review: Review): Creater {
+  return {
+    ...restStorage(findResource(GROUP, 'v1', resource)!),
+    create: (namespace, obj) => review(obj, { user: requestUser(), namespace, authorizer }),
+  };
+}
+
+/** The four access review storages, answered by the server's authorizer. */
+export function accessReviewStorages(authorizer: Authorizer, resolver: RulesResolver) {
+  return {
+    subjectAccessReviews: reviewREST('subjectaccessreviews', authorizer, subjectAccessReview),
+    localSubjectAccessReviews: reviewREST('localsubjectaccessreviews', authorizer, localSubjectAccessReview),
+    selfSubjectAccessReviews: reviewREST('selfsubjectaccessreviews', authorizer, selfSubjectAccessReview),
+    selfSubjectRulesReviews: reviewREST('selfsubjectrulesreviews', authorizer, rulesReview(resolver)),
+  };
 }

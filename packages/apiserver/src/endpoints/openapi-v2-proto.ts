@@ -294,7 +294,10 @@ function securityRequirement(j: Json): Buffer {
   return new Message().named(1, j, (scopes) => new Message().strings(1, scopes).finish()).finish();
 }
 
-/** Operation { tags = 1, summary = 2, description = 3, external_docs = 4, operation_id = 5, produces = 6, consumes = 7, parameters = 8, responses = 9, schemes = 10, deprecated = 11, security = 12, vendor_extension = 13 } */
+/**
+ * Operation { tags = 1, summary = 2, description = 3, external_docs = 4, operation_id = 5, produces = 6, consumes = 7,
+ * parameters = 8, responses = 9, schemes = 10, deprecated = 11, security = 12, vendor_extension = 13 }
+ */
 function operation(j: Json): Buffer {
   const m = new Message()
     .strings(1, j.tags)

@@ -33,7 +33,16 @@ function send(res: import('node:http').ServerResponse, status: number, body: unk
 }
 
 function notFound(name: string) {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `deployments.apps "${name}" not found`, reason: 'NotFound', details: { name, group: 'apps', kind: 'deployments' }, code: 404 };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: `deployments.apps "${name}" not found`,
+    reason: 'NotFound',
+    details: { name, group: 'apps', kind: 'deployments' },
+    code: 404,
+  };
 }
 
 beforeAll(async () => {

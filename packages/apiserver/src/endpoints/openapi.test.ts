@@ -73,7 +73,13 @@ describe('openapi v3', () => {
     const container = core.components.schemas['io.k8s.api.core.v1.Container'];
     expect(container.required).toEqual(['name']);
     expect(container.properties.livenessProbe).toMatchObject({ allOf: [{ $ref: '#/components/schemas/io.k8s.api.core.v1.Probe' }], description: expect.stringMatching(/liveness/) });
-    expect(container.properties.ports).toMatchObject({ type: 'array', 'x-kubernetes-patch-merge-key': 'containerPort', 'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['containerPort', 'protocol'] });
+    expect(container.properties.ports).toMatchObject({
+      type: 'array',
+      'x-kubernetes-patch-merge-key': 'containerPort',
+      'x-kubernetes-patch-strategy': 'merge',
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['containerPort', 'protocol'],
+    });
     expect(core.components.schemas['io.k8s.apimachinery.pkg.api.resource.Quantity'].oneOf).toEqual([{ type: 'string' }, { type: 'number' }]);
     expect(core.components.schemas['io.k8s.apimachinery.pkg.util.intstr.IntOrString']).toMatchObject({ format: 'int-or-string', oneOf: [{ type: 'integer' }, { type: 'string' }] });
     expect(core.components.schemas['io.k8s.api.apps.v1.Deployment']).toBeUndefined();

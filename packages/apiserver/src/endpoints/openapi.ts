@@ -40,10 +40,27 @@ interface Param {
 const q = (name: string, type: Param['type'], description: string): Param => ({ name, in: 'query', type, description });
 const P = {
   pretty: q('pretty', 'string', "If 'true', then the output is pretty printed. Defaults to 'false' unless the user-agent indicates a browser or command-line HTTP tool (curl and wget)."),
-  dryRun: q('dryRun', 'string', 'When present, indicates that modifications should not be persisted. An invalid or unrecognized dryRun directive will result in an error response and no further processing of the request. Valid values are: - All: all dry run stages will be processed'),
-  fieldManager: q('fieldManager', 'string', 'fieldManager is a name associated with the actor or entity that is making these changes. The value must be less than or 128 characters long, and only contain printable characters, as defined by https://golang.org/pkg/unicode/#IsPrint.'),
-  fieldValidation: q('fieldValidation', 'string', 'fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields. Valid values are: - Ignore: This will ignore any unknown fields that are silently dropped from the object, and will ignore all but the last duplicate field that the decoder encounters. - Warn: This will send a warning via the standard warning response header for each unknown field that is dropped from the object, and for each duplicate field that is encountered. The request will still succeed if there are no other errors, and will only persist the last of any duplicate fields. This is the default. - Strict: This will fail the request with a BadRequest error if any unknown fields would be dropped from the object, or if any duplicate fields are present. The error returned from the server will contain all unknown and duplicate fields encountered.'),
-  force: q('force', 'boolean', 'Force is going to "force" Apply requests. It means user will re-acquire conflicting fields owned by other people. Force flag must be unset for non-apply patch requests.'),
+  dryRun: q('dryRun', 'string',
+      'When present, indicates that modifications should not be persisted. An invalid or unrecognized dryRun ' +
+      'directive will result in an error response and no further processing of the request. Valid values are: - All: ' +
+      'all dry run stages will be processed'),
+  fieldManager: q('fieldManager', 'string',
+      'fieldManager is a name associated with the actor or entity that is making these changes. The value must be ' +
+      'less than or 128 characters long, and only contain printable characters, as defined by ' +
+      'https://golang.org/pkg/unicode/#IsPrint.'),
+  fieldValidation: q('fieldValidation', 'string',
+      'fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing ' +
+      'unknown or duplicate fields. Valid values are: - Ignore: This will ignore any unknown fields that are silently ' +
+      'dropped from the object, and will ignore all but the last duplicate field that the decoder encounters. - Warn: ' +
+      'This will send a warning via the standard warning response header for each unknown field that is dropped from ' +
+      'the object, and for each duplicate field that is encountered. The request will still succeed if there are no ' +
+      'other errors, and will only persist the last of any duplicate fields. This is the default. - Strict: This will ' +
+      'fail the request with a BadRequest error if any unknown fields would be dropped from the object, or if any ' +
+      'duplicate fields are present. The error returned from the server will contain all unknown and duplicate fields ' +
+      'encountered.'),
+  force: q('force', 'boolean',
+      'Force is going to "force" Apply requests. It means user will re-acquire conflicting fields owned by other ' +
+      'people. Force flag must be unset for non-apply patch requests.'),
   allowWatchBookmarks: q('allowWatchBookmarks', 'boolean', 'allowWatchBookmarks requests watch events with type "BOOKMARK". Servers that do not implement bookmarks may ignore this flag.'),
   continue: q('continue', 'string', 'The continue option should be set when retrieving more results from the server.'),
   fieldSelector: q('fieldSelector', 'string', 'A selector to restrict the list of returned objects by their fields. Defaults to everything.'),
@@ -54,14 +71,29 @@ const P = {
   sendInitialEvents: q('sendInitialEvents', 'boolean', '`sendInitialEvents=true` may be set together with `watch=true`.'),
   timeoutSeconds: q('timeoutSeconds', 'integer', 'Timeout for the list/watch call. This limits the duration of the call, regardless of any activity or inactivity.'),
   watch: q('watch', 'boolean', 'Watch for changes to the described resources and return them as a stream of add, update, and remove notifications. Specify resourceVersion.'),
-  gracePeriodSeconds: q('gracePeriodSeconds', 'integer', 'The duration in seconds before the object should be deleted. Value must be non-negative integer. The value zero indicates delete immediately.'),
+  gracePeriodSeconds: q('gracePeriodSeconds', 'integer',
+      'The duration in seconds before the object should be deleted. Value must be non-negative integer. The value ' +
+      'zero indicates delete immediately.'),
   orphanDependents: q('orphanDependents', 'boolean', 'Deprecated: please use the PropagationPolicy, this field will be deprecated in 1.7. Should the dependent objects be orphaned.'),
   propagationPolicy: q('propagationPolicy', 'string', "Whether and how garbage collection will be performed. Acceptable values are: 'Orphan', 'Background', 'Foreground'."),
 };
 const LIST_PARAMS = [P.allowWatchBookmarks, P.continue, P.fieldSelector, P.labelSelector, P.limit, P.resourceVersion, P.resourceVersionMatch, P.sendInitialEvents, P.timeoutSeconds, P.watch];
 const WRITE_PARAMS = [P.dryRun, P.fieldManager, P.fieldValidation];
 const DELETE_PARAMS = [P.dryRun, P.gracePeriodSeconds, P.orphanDependents, P.propagationPolicy];
-const DELETECOLLECTION_PARAMS = [P.continue, P.dryRun, P.fieldSelector, P.gracePeriodSeconds, P.labelSelector, P.limit, P.orphanDependents, P.propagationPolicy, P.resourceVersion, P.resourceVersionMatch, P.sendInitialEvents, P.timeoutSeconds];
+const DELETECOLLECTION_PARAMS = [
+  P.continue,
+  P.dryRun,
+  P.fieldSelector,
+  P.gracePeriodSeconds,
+  P.labelSelector,
+  P.limit,
+  P.orphanDependents,
+  P.propagationPolicy,
+  P.resourceVersion,
+  P.resourceVersionMatch,
+  P.sendInitialEvents,
+  P.timeoutSeconds,
+];
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 type Action = 'get' | 'list' | 'post' | 'put' | 'patch' | 'delete' | 'deletecollection';
@@ -138,7 +170,10 @@ function pathItems(group: string, version: string): PathItem[] {
     const collection: Operation[] = [];
     if (has('list')) collection.push(op('get', 'list', 'list', `list or watch objects of kind ${r.kind}`, { params: LIST_PARAMS, response: listDef! }));
     if (has('create')) collection.push(op('post', 'post', 'create', `create ${article(r.kind)}`, { params: WRITE_PARAMS, body: def, created: true, accepted: true }));
-    if (has('deletecollection')) collection.push(op('delete', 'deletecollection', 'delete', `delete collection of ${r.kind}`, { operationId: `Collection${ns}${r.kind}`, params: DELETECOLLECTION_PARAMS, body: `${META}.DeleteOptions`, response: `${META}.Status` }));
+    if (has('deletecollection')) {
+      const extra = { operationId: `Collection${ns}${r.kind}`, params: DELETECOLLECTION_PARAMS, body: `${META}.DeleteOptions`, response: `${META}.Status` };
+      collection.push(op('delete', 'deletecollection', 'delete', `delete collection of ${r.kind}`, extra));
+    }
     if (collection.length) items.push({ path: base, params: [...scopeParams, P.pretty], ops: collection });
 
     const item: Operation[] = [];
@@ -154,7 +189,8 @@ function pathItems(group: string, version: string): PathItem[] {
       const suffix = `${ns}${r.kind}${s.name[0]!.toUpperCase()}${s.name.slice(1)}`;
       const what = `${s.name} of the specified ${r.kind}`;
       const sub: Operation[] = [];
-      const sop = (method: Method, action: Action, verb: string, description: string, extra: Partial<Operation> = {}) => op(method, action, verb, description, { gvk: sgvk, response: sdef, operationId: suffix, ...extra });
+      const sop = (method: Method, action: Action, verb: string, description: string, extra: Partial<Operation> = {}) =>
+        op(method, action, verb, description, { gvk: sgvk, response: sdef, operationId: suffix, ...extra });
       if (s.verbs.includes('get')) sub.push(sop('get', 'get', 'read', `read ${what}`));
       if (s.verbs.includes('create')) sub.push(sop('post', 'post', 'create', `create ${s.name} of ${article(r.kind)}`, { params: WRITE_PARAMS, body: sdef, created: true, accepted: true }));
       if (s.verbs.includes('update')) sub.push(sop('put', 'put', 'replace', `replace ${what}`, { params: WRITE_PARAMS, body: sdef, created: true }));

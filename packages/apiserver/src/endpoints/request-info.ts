@@ -14,6 +14,8 @@ export interface RequestInfo {
   resource: string;
   subresource: string;
   name: string;
+  /** The resource was addressed inside a namespace (/namespaces/NS/<resource>...), not the namespace object itself. */
+  inNamespace: boolean;
   parts: string[];
   /** The query parameters (parsed once per request). */
   query: URLSearchParams;
@@ -83,6 +85,7 @@ export function parseRequestInfo(method: string, rawPath: string, query: URLSear
     resource: '',
     subresource: '',
     name: '',
+    inNamespace: false,
     parts: [],
     query,
   };
@@ -136,6 +139,7 @@ export function parseRequestInfo(method: string, rawPath: string, query: URLSear
       // /namespaces/ns is the namespace object itself, /namespaces/ns/status its subresource
       if (rest.length > 2 && !namespaceSubresources.has(rest[2]!)) {
         rest = rest.slice(2);
+        info.inNamespace = true;
       } else {
         rest = ['namespaces', ...rest.slice(1)];
         info.namespace = rest.length > 1 ? rest[1]! : '';

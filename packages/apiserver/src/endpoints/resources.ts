@@ -1,17 +1,16 @@
-// Serves every resource request: get, list, watch, create, update, patch, delete, deletecollection,
-// and the status / binding / finalize subresources, for every resource in the registry.
+// Serves every resource request (upstream's endpoints/handlers): get, list, watch, create, update, patch,
+// delete and deletecollection, on whatever storage the registry registered for the path (a resource or a
+// subresource), by the capabilities of that storage (registry/rest.ts). It knows no resource by name.
+// A create: decode -> field validation -> defaults -> managedFields -> admission -> Creater.create
+// (registry/store.ts Store.create -> storage.create, an etcd transaction).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   StatusError,
-  apiVersionOf,
   badRequest,
   methodNotSupported,
   notFound,
   toStatusError,
   applyDefaults,
-  conflict,
-  labelSelectorToString,
-  OPTIMISTIC_LOCK_MESSAGE,
   schemaLookup,
   strategicMergePatch,
   mergePatch,
@@ -35,37 +34,46 @@ import {
   type ResourceInfo,
 } from '@kubelab/api';
 import { buildTable, printerFor } from '../printers/index.js';
-import type { Store, ListQuery, WatchQuery } from '../registry/store.js';
+import {
+  isCollectionDeleter,
+  isCreater,
+  isGetter,
+  isGracefulDeleter,
+  isLister,
+  isNamedCreater,
+  isUpdater,
+  isWatcher,
+  type Creater,
+  type ListQuery,
+  type ObjectKind,
+  type RESTStorage,
+  type Watcher,
+  type WatchQuery,
+  type WriteOptions,
+} from '../registry/rest.js';
 import type { DeleteOptions } from '../registry/strategy.js';
-import { bindPod } from '../registry/core.js';
 import type { AdmissionAttributes, AdmissionChain } from '../admission/admission.js';
-import type { Authorizer, UserInfo } from '../auth/authn.js';
-import type { VirtualCreates } from '../extension.js';
-import { COMPONENT_STATUS_WARNING, componentStatuses } from './component-status.js';
-import type { EtcdClientTLS } from '../storage/etcd.js';
+import type { UserInfo } from '../auth/authn.js';
 import type { RequestInfo } from './request-info.js';
-import { PATCH_MEDIA_TYPES, decodeBody, encodeBody, mediaTypeOf, negotiateOutput, unsupportedMediaTypeFor, type OutputFormat } from './negotiation.js';
+import {
+  PATCH_MEDIA_TYPES,
+  decodeBody,
+  encodeBody,
+  mediaTypeOf,
+  negotiateOutput,
+  unsupportedMediaTypeFor,
+  type OutputFormat,
+} from './negotiation.js';
 import type { Metrics } from '../metrics.js';
 
 export interface ResourceContext {
-  stores: Map<string, Store>;
-  /** etcd client URLs, probed by componentstatuses. */
-  etcdServers: string[];
-  /** The apiserver's etcd client TLS, used by that probe too. */
-  etcdClientTLS?: EtcdClientTLS;
+  /** The registry's table: one storage per `<group>/<version>/<resource>[/<subresource>]`. */
+  storages: Map<string, RESTStorage>;
   admission: AdmissionChain;
-  virtual: VirtualCreates;
-  authorizer: Authorizer;
   clock: () => Date;
   metrics: Metrics;
   /** Upper bound for a watch without timeoutSeconds (upstream: --min-request-timeout, randomised up to 2x). */
   minRequestTimeoutSeconds: number;
-}
-
-function storeFor(ctx: ResourceContext, ri: RequestInfo): Store {
-  const store = ctx.stores.get(`${ri.apiGroup}/${ri.apiVersion}/${ri.resource}`);
-  if (!store) throw notFoundPage();
-  return store;
 }
 
 /** Upstream answers unknown paths with a 404 Status "the server could not find the requested resource". */
@@ -189,7 +197,7 @@ function render(ctx: ResourceContext, info: ResourceInfo, format: OutputFormat, 
 }
 
 /** Checks the body's apiVersion/kind against the path and fills them in when missing, as upstream's decoder. */
-function checkTypeMeta(body: unknown, info: ResourceInfo, kind = info.kind, apiVersion = apiVersionOf(info)): KubeObject {
+function checkTypeMeta(body: unknown, { apiVersion, kind }: ObjectKind): KubeObject {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest(`the body of the request was not a ${kind} object`);
   }
@@ -218,12 +226,10 @@ interface DecodedBody {
  */
 function decodeObject(
   body: unknown,
-  info: ResourceInfo,
-  kind = info.kind,
-  apiVersion = apiVersionOf(info),
+  { apiVersion, kind }: ObjectKind,
   opts: { keepNulls?: boolean; onError?: (message: string) => StatusError } = {},
 ): DecodedBody {
-  const typed = checkTypeMeta(body, info, kind, apiVersion);
+  const typed = checkTypeMeta(body, { apiVersion, kind });
   let decoded: { object: KubeObject; unknownFields: string[] };
   try {
     decoded = decode(typed as KubeObject, apiVersion, kind, { keepNulls: opts.keepNulls });
@@ -285,7 +291,7 @@ function deleteOptionsOf(req: FastifyRequest, q: URLSearchParams): DeleteOptions
   return opts;
 }
 
-function applyPatch(current: KubeObject, patchType: string, patchBody: Buffer, info: ResourceInfo): KubeObject {
+function applyPatch(current: KubeObject, patchType: string, patchBody: Buffer, { apiVersion, kind }: ObjectKind): KubeObject {
   const type = PATCH_MEDIA_TYPES[patchType];
   if (type === 'json') {
     const ops = decodeBody(patchBody, 'application/json');
@@ -306,7 +312,7 @@ function applyPatch(current: KubeObject, patchType: string, patchBody: Buffer, i
   if (type === 'strategic') {
     const patch = decodeBody(patchBody, 'application/json');
     if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw badRequest('the patch is not a JSON object');
-    const schemaType = schemaLookup.rootType(apiVersionOf(info), info.kind);
+    const schemaType = schemaLookup.rootType(apiVersion, kind);
     try {
       return strategicMergePatch(current, patch as object, schemaType) as KubeObject;
     } catch (err) {
@@ -317,8 +323,8 @@ function applyPatch(current: KubeObject, patchType: string, patchBody: Buffer, i
 }
 
 /** `/v1, Kind=Pod`, `apps/v1, Kind=Deployment`: a GroupVersionKind as Go prints it. */
-function typeMetaString(info: ResourceInfo): string {
-  return `${info.group}/${info.version}, Kind=${info.kind}`;
+function typeMetaString({ apiVersion, kind }: ObjectKind): string {
+  return `${apiVersion.includes('/') ? apiVersion : `/${apiVersion}`}, Kind=${kind}`;
 }
 
 function rfc3339Now(ctx: ResourceContext): string {
@@ -326,9 +332,9 @@ function rfc3339Now(ctx: ResourceContext): string {
 }
 
 /** Records which manager set which fields (metadata.managedFields, operation Update), as upstream does on every write. */
-function recordManager(ctx: ResourceContext, info: ResourceInfo, live: KubeObject | null, obj: KubeObject, manager: string, subresource: string) {
-  const apiVersion = apiVersionOf(info);
-  const { object } = updateManagedFields(live, obj, manager, schemaLookup.rootType(apiVersion, info.kind), { now: rfc3339Now(ctx), apiVersion, subresource: subresource || undefined });
+function recordManager(ctx: ResourceContext, { apiVersion, kind }: ObjectKind, live: KubeObject | null, obj: KubeObject, manager: string, subresource: string) {
+  const type = schemaLookup.rootType(apiVersion, kind);
+  const { object } = updateManagedFields(live, obj, manager, type, { now: rfc3339Now(ctx), apiVersion, subresource: subresource || undefined });
   obj.metadata.managedFields = (object as KubeObject).metadata.managedFields;
 }
 
@@ -343,21 +349,35 @@ async function admitAndDefault(ctx: ResourceContext, attrs: AdmissionAttributes)
 }
 
 export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req: FastifyRequest, reply: FastifyReply, user: UserInfo): Promise<void> {
-  const store = storeFor(ctx, ri);
-  const info = store.info;
+  const resourceKey = `${ri.apiGroup}/${ri.apiVersion}/${ri.resource}`;
+  const resource = ctx.storages.get(resourceKey);
+  if (!resource) throw notFoundPage();
+  const info = resource.info;
   const q = ri.query;
   const ns = info.namespaced ? ri.namespace : '';
   if (info.namespaced && ri.name && !ri.namespace) throw notFoundPage();
-  if (!info.namespaced && ri.parts.length > 0 && ri.path.includes('/namespaces/') && ri.resource !== 'namespaces') throw notFoundPage();
+  if (!info.namespaced && ri.inNamespace) throw notFoundPage();
   const sub = ri.subresource;
-  if (sub && !info.subresources.some((s) => s.name === sub)) throw notFoundPage();
   const subInfo = sub ? info.subresources.find((s) => s.name === sub) : undefined;
-  if (subInfo && !subInfo.verbs.includes(ri.verb)) throw methodNotSupported({ group: info.group, resource: `${info.resource}/${sub}` }, ri.verb);
-  if (!sub && !info.verbs.includes(ri.verb)) throw methodNotSupported({ group: info.group, resource: info.resource }, ri.verb);
+  if (sub && !subInfo) throw notFoundPage();
+  const gr = { group: info.group, resource: sub ? `${info.resource}/${sub}` : info.resource };
+  if (!(subInfo ?? info).verbs.includes(ri.verb)) throw methodNotSupported(gr, ri.verb);
+  // The subresource's own storage (status, scale, binding, ...); none registered is a 404 (serviceaccounts/token
+  // without a signing key).
+  const storage = sub ? ctx.storages.get(`${resourceKey}/${sub}`) : resource;
+  if (!storage) throw notFoundPage();
+  const admits = storage.admitsWrites;
 
   const warnings: string[] = [];
   requestWarnings.set(reply, warnings);
-  const admissionAttrs = (operation: AdmissionAttributes['operation'], object: KubeObject | null, oldObject: KubeObject | null, name: string, dryRun: boolean): AdmissionAttributes => ({
+  if (storage.warning) warn(reply, storage.warning);
+  const admissionAttrs = (
+    operation: AdmissionAttributes['operation'],
+    object: KubeObject | null,
+    oldObject: KubeObject | null,
+    name: string,
+    dryRun: boolean,
+  ): AdmissionAttributes => ({
     warnings,
     operation,
     resource: info,
@@ -369,133 +389,140 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
     user,
     dryRun,
   });
-
-  if (sub === 'scale') return handleScale(store, ns, ri, req, reply, q);
-  if (info.group === '' && info.resource === 'componentstatuses') {
-    // Probed on every read, never stored; deprecated upstream, which says so in a warning.
-    const format = negotiateOutput(req.headers.accept, true);
-    warn(reply, COMPONENT_STATUS_WARNING);
-    const result = await componentStatuses(ctx.etcdServers, ri.name || undefined, { etcdTLS: ctx.etcdClientTLS });
-    if (!result) throw notFound(store.gr, ri.name);
-    return send(reply, 200, format, render(ctx, info, format, result as KubeObject, !ri.name, q));
-  }
+  const validateWrite = (name: string, dryRun: boolean) =>
+    admits ? (o: KubeObject, old: KubeObject | null) => ctx.admission.validate(admissionAttrs(old ? 'UPDATE' : 'CREATE', o, old, name, dryRun)) : undefined;
 
   switch (ri.verb) {
     case 'get': {
+      if (!isGetter(storage)) break;
       const format = negotiateOutput(req.headers.accept, !sub);
-      const obj = await store.get(ns, ri.name);
+      const obj = await storage.get(ns, ri.name);
       return send(reply, 200, format, render(ctx, info, format, obj, false, q));
     }
     case 'list': {
+      if (!isLister(storage)) break;
       const format = negotiateOutput(req.headers.accept, true);
-      const list = await store.list(ns, listQuery(q));
+      const list = await storage.list(ns, listQuery(q));
       return send(reply, 200, format, render(ctx, info, format, list as unknown as KubeObject, true, q));
     }
     case 'watch':
-      return serveWatch(ctx, store, ns, ri, q, req, reply);
+      if (!isWatcher(storage)) break;
+      return serveWatch(ctx, storage, ns, ri, q, req, reply);
     case 'create': {
+      const creater = isNamedCreater(storage) ? storage : isCreater(storage) ? storage : undefined;
+      if (!creater) break;
+      const create = (obj: KubeObject, opts: WriteOptions) =>
+        isNamedCreater(creater) ? creater.createNamed(ns, ri.name, obj, opts) : (creater as Creater).create(ns, obj, opts);
       const format = negotiateOutput(req.headers.accept, false);
       const dryRun = dryRunOf(q);
-      if (sub === 'binding' || ri.resource === 'bindings') {
-        return createBinding(ctx, store, ns, ri, req, reply, format, user, dryRun);
-      }
-      // Create-only resources (reviews, serviceaccounts/token) are answered, never stored.
-      const virtualId = `${info.group}/${info.version}/${info.resource}${sub ? `/${sub}` : ''}`;
-      const answer = ctx.virtual.get(virtualId);
-      const createOnly = !sub && info.verbs.length === 1 && info.verbs[0] === 'create';
-      if (answer || createOnly || sub) {
-        if (!answer) throw notFoundPage();
-        const kind = subInfo?.kind ?? info.kind;
-        const apiVersion = subInfo?.group !== undefined ? `${subInfo.group}/${subInfo.version}` : apiVersionOf(info);
-        const { obj } = decodeObject(decodeBody(req.body as Buffer, req.headers['content-type']), info, kind, apiVersion);
-        if (sub && !(await store.get(ns, ri.name).then(() => true))) throw notFound(store.gr, ri.name);
-        const out = await answer(obj, { user, namespace: ns, name: sub ? ri.name : '', dryRun, authorizer: ctx.authorizer });
-        return send(reply, 201, format, out);
+      const contentType = req.headers['content-type'];
+      if (!admits) {
+        // Bound, answered or issued, never stored as sent (pods/binding, the reviews, serviceaccounts/token).
+        const { obj } = decodeObject(decodeBody(req.body as Buffer, contentType), storage.kind);
+        return send(reply, 201, format, await create(obj, { dryRun }));
       }
       const validation = fieldValidationOf(q);
       const manager = managerOf(q, req);
-      const { obj, unknown } = decodeObject(decodeBody(req.body as Buffer, req.headers['content-type']), info);
-      enforceFieldValidation(validation, decodingErrors(req.body as Buffer, req.headers['content-type'], obj, unknown), reply, (errs) => strictDecodingBadRequestMessage(obj.apiVersion!, obj.kind!, errs));
+      const { obj, unknown } = decodeObject(decodeBody(req.body as Buffer, contentType), storage.kind);
+      enforceFieldValidation(validation, decodingErrors(req.body as Buffer, contentType, obj, unknown), reply, (errs) =>
+        strictDecodingBadRequestMessage(obj.apiVersion!, obj.kind!, errs),
+      );
       applyDefaults(obj);
-      recordManager(ctx, info, null, obj, manager, sub);
+      recordManager(ctx, storage.kind, null, obj, manager, sub);
       const attrs = admissionAttrs('CREATE', obj, null, obj.metadata.name ?? '', dryRun);
       await admitAndDefault(ctx, attrs);
-      const created = await store.create(ns, obj, {
+      const created = await create(obj, {
         dryRun,
         validate: (o) => ctx.admission.validate({ ...attrs, object: o, name: o.metadata.name ?? '' }),
       });
       return send(reply, 201, format, created);
     }
     case 'update': {
+      if (!isUpdater(storage)) break;
       const format = negotiateOutput(req.headers.accept, false);
       const dryRun = dryRunOf(q);
       const validation = fieldValidationOf(q);
       const manager = managerOf(q, req);
-      const { obj, unknown } = decodeObject(decodeBody(req.body as Buffer, req.headers['content-type']), info);
-      enforceFieldValidation(validation, decodingErrors(req.body as Buffer, req.headers['content-type'], obj, unknown), reply, (errs) => strictDecodingBadRequestMessage(obj.apiVersion!, obj.kind!, errs));
+      const contentType = req.headers['content-type'];
+      const { obj, unknown } = decodeObject(decodeBody(req.body as Buffer, contentType), storage.kind);
+      if (admits) {
+        enforceFieldValidation(validation, decodingErrors(req.body as Buffer, contentType, obj, unknown), reply, (errs) =>
+          strictDecodingBadRequestMessage(obj.apiVersion!, obj.kind!, errs),
+        );
+      }
       if (obj.metadata.name && obj.metadata.name !== ri.name) {
         throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${ri.name})`);
       }
-      applyDefaults(obj);
-      const { object, created } = await store.update(
+      if (admits) applyDefaults(obj);
+      const { object, created } = await storage.update(
         ns,
         ri.name,
         async (current) => {
           const next = structuredClone(obj);
-          recordManager(ctx, info, current, next, manager, sub);
+          if (!admits) return next;
+          recordManager(ctx, storage.kind, current, next, manager, sub);
           const attrs = admissionAttrs(current ? 'UPDATE' : 'CREATE', next, current, ri.name, dryRun);
           await admitAndDefault(ctx, attrs);
           return attrs.object!;
         },
-        { dryRun, subresource: sub || undefined, validate: (o, old) => ctx.admission.validate(admissionAttrs(old ? 'UPDATE' : 'CREATE', o, old, ri.name, dryRun)) },
+        { dryRun, validate: validateWrite(ri.name, dryRun) },
       );
       return send(reply, created ? 201 : 200, format, object);
     }
     case 'patch': {
+      if (!isUpdater(storage)) break;
       const format = negotiateOutput(req.headers.accept, false);
       const dryRun = dryRunOf(q);
       const patchType = mediaTypeOf(req.headers['content-type']);
-      if (!PATCH_MEDIA_TYPES[patchType]) throw unsupportedMediaTypeFor('patch');
+      const isApply = PATCH_MEDIA_TYPES[patchType] === 'apply';
+      // Server-side apply merges managed fields: only storages whose writes are field-managed take it.
+      if (!PATCH_MEDIA_TYPES[patchType] || (isApply && !admits)) throw unsupportedMediaTypeFor('patch');
       const body = req.body as Buffer;
       if (!body?.length) throw badRequest('empty patch');
       const validation = fieldValidationOf(q);
-      const isApply = PATCH_MEDIA_TYPES[patchType] === 'apply';
       const fieldManager = q.get('fieldManager');
       if (isApply && !fieldManager) {
         throw new StatusError({
           code: 422,
           reason: 'Invalid',
           message: 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
-          details: { group: 'meta.k8s.io', kind: 'PatchOptions', causes: [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }] },
+          details: {
+            group: 'meta.k8s.io',
+            kind: 'PatchOptions',
+            causes: [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }],
+          },
         });
       }
       const force = boolParam(q.get('force')) ?? false;
       if (!isApply && q.has('force')) throw badRequest('force: Forbidden: may not be specified for non-apply patch');
       const manager = managerOf(q, req);
-      const { object, created } = await store.update(
+      const kind = storage.kind;
+      const { object, created } = await storage.update(
         ns,
         ri.name,
         async (current) => {
           let patched: KubeObject;
           if (isApply) {
-            const { obj: applied, unknown } = decodeObject(decodeBody(body, 'application/apply-patch+yaml'), info, info.kind, apiVersionOf(info), {
+            const { obj: applied, unknown } = decodeObject(decodeBody(body, 'application/apply-patch+yaml'), kind, {
               keepNulls: true,
-              onError: (message) => badRequest(`failed to create typed patch object (${typeMetaString(info)}): ${message}`),
+              onError: (message) => badRequest(`failed to create typed patch object (${typeMetaString(kind)}): ${message}`),
             });
             enforceFieldValidation(validation, unknownFieldErrors(unknown), reply, strictDecodingMessage);
             if (applied.metadata?.name && applied.metadata.name !== ri.name) {
               throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${ri.name})`);
             }
-            const type = schemaLookup.rootType(apiVersionOf(info), info.kind);
-            patched = serverSideApply(current, applied, manager, type, { force, now: rfc3339Now(ctx), apiVersion: apiVersionOf(info), subresource: sub || undefined }).object as KubeObject;
-            patched = decodeObject(patched, info, info.kind, apiVersionOf(info), { onError: invalidPatchResult(patched) }).obj;
+            const type = schemaLookup.rootType(kind.apiVersion, kind.kind);
+            const applyOpts = { force, now: rfc3339Now(ctx), apiVersion: kind.apiVersion, subresource: sub || undefined };
+            patched = serverSideApply(current, applied, manager, type, applyOpts).object as KubeObject;
+            patched = decodeObject(patched, kind, { onError: invalidPatchResult(patched) }).obj;
           } else {
-            if (!current) throw notFound(store.gr, ri.name);
-            const result = applyPatch(current, patchType, body, info);
-            const decoded = decodeObject(result, info, info.kind, apiVersionOf(info), { onError: invalidPatchResult(result) });
+            if (!current) throw notFound(storage.gr, ri.name);
+            const result = applyPatch(current, patchType, body, kind);
+            const decoded = decodeObject(result, kind, { onError: invalidPatchResult(result) });
             patched = decoded.obj;
+            if (!admits) return patched;
             enforceFieldValidation(validation, unknownFieldErrors(decoded.unknown), reply, strictDecodingMessage);
-            recordManager(ctx, info, current, patched, manager, sub);
+            recordManager(ctx, kind, current, patched, manager, sub);
           }
           applyDefaults(patched);
           // A patch that does not name a resourceVersion applies to whatever is current.
@@ -503,17 +530,18 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
           await admitAndDefault(ctx, attrs);
           return attrs.object!;
         },
-        { dryRun, subresource: sub || undefined, forceAllowCreate: isApply, validate: (o, old) => ctx.admission.validate(admissionAttrs(old ? 'UPDATE' : 'CREATE', o, old, ri.name, dryRun)) },
+        { dryRun, forceAllowCreate: isApply, validate: validateWrite(ri.name, dryRun) },
       );
       return send(reply, created ? 201 : 200, format, object);
     }
     case 'delete': {
+      if (!isGracefulDeleter(storage) || !isGetter(storage)) break;
       const format = negotiateOutput(req.headers.accept, false);
       const opts = deleteOptionsOf(req, q);
-      const current = await store.get(ns, ri.name);
+      const current = await storage.get(ns, ri.name);
       await ctx.admission.validate(admissionAttrs('DELETE', null, current, ri.name, !!opts.dryRun?.includes('All')));
-      const { object, deleted } = await store.delete(ns, ri.name, opts);
-      if (deleted && !store.def.strategy.returnDeletedObject) {
+      const { object, deleted } = await storage.delete(ns, ri.name, opts);
+      if (deleted && !storage.returnDeletedObject) {
         return send(reply, 200, format, {
           kind: 'Status',
           apiVersion: 'v1',
@@ -526,48 +554,15 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
       return send(reply, accepted ? 202 : 200, format, object);
     }
     case 'deletecollection': {
+      if (!isCollectionDeleter(storage)) break;
       const format = negotiateOutput(req.headers.accept, false);
       const opts = deleteOptionsOf(req, q);
-      const list = await store.deleteCollection(ns, listQuery(q), opts);
+      const list = await storage.deleteCollection(ns, listQuery(q), opts);
       return send(reply, 200, format, list);
     }
-    default:
-      throw methodNotSupported({ group: info.group, resource: info.resource }, ri.verb || req.method);
   }
-}
-
-async function createBinding(
-  ctx: ResourceContext,
-  store: Store,
-  ns: string,
-  ri: RequestInfo,
-  req: FastifyRequest,
-  reply: FastifyReply,
-  format: OutputFormat,
-  _user: UserInfo,
-  dryRun: boolean,
-) {
-  const pods = ctx.stores.get('/v1/pods')!;
-  const bindingInfo = ctx.stores.get('/v1/bindings')!.info;
-  const { obj: binding } = decodeObject(decodeBody(req.body as Buffer, req.headers['content-type']), bindingInfo, 'Binding', 'v1');
-  const podName = ri.resource === 'bindings' ? binding.metadata.name : ri.name;
-  if (!podName) throw badRequest('name is required in the Binding');
-  if (ri.resource === 'pods' && binding.metadata.name && binding.metadata.name !== ri.name) {
-    throw badRequest(`the name of the object (${binding.metadata.name}) does not match the name on the URL (${ri.name})`);
-  }
-  const target = binding.target as { kind?: string; name?: string } | undefined;
-  if (!target?.name) {
-    throw new StatusError({ code: 422, reason: 'Invalid', message: `Binding "${podName}" is invalid: target.name: Required value`, details: { name: podName, kind: 'Binding', causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }] } });
-  }
-  if (target.kind && target.kind !== 'Node') {
-    throw new StatusError({ code: 422, reason: 'Invalid', message: `Binding "${podName}" is invalid: target.kind: Unsupported value: "${target.kind}": supported values: "Node"` });
-  }
-  void store;
-  await pods.update(ns, podName, (current) => {
-    if (!current) throw notFound(pods.gr, podName);
-    return bindPod(current, target.name!, ctx.clock());
-  }, { dryRun, subresource: 'binding' });
-  return send(reply, 201, format, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+  // A verb the storage cannot serve (upstream registers no route for it).
+  throw methodNotSupported(gr, ri.verb || req.method);
 }
 
 /**
@@ -584,7 +579,7 @@ function encodeWatchLine(type: string, object: unknown): string {
   return line;
 }
 
-async function serveWatch(ctx: ResourceContext, store: Store, ns: string, ri: RequestInfo, q: URLSearchParams, req: FastifyRequest, reply: FastifyReply) {
+async function serveWatch(ctx: ResourceContext, store: Watcher, ns: string, ri: RequestInfo, q: URLSearchParams, req: FastifyRequest, reply: FastifyReply) {
   const format = negotiateOutput(req.headers.accept, true);
   const query: WatchQuery = {
     ...listQuery(q),
@@ -653,52 +648,4 @@ async function serveWatch(ctx: ResourceContext, store: Store, ns: string, ri: Re
   } finally {
     finish();
   }
-}
-
-/** The autoscaling/v1 Scale view of a workload (deployments, replicasets, statefulsets, replicationcontrollers). */
-export function toScale(obj: KubeObject): KubeObject {
-  const sel = obj.spec?.selector;
-  // ReplicationControllers have a plain map selector; the apps workloads a LabelSelector.
-  const selector = sel && (sel.matchLabels || sel.matchExpressions) ? labelSelectorToString(sel) : Object.entries(sel ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-  const m = obj.metadata;
-  return {
-    kind: 'Scale',
-    apiVersion: 'autoscaling/v1',
-    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
-    spec: { replicas: obj.spec?.replicas ?? 0 },
-    status: { replicas: obj.status?.replicas ?? 0, ...(selector && selector !== '<none>' ? { selector } : {}) },
-  };
-}
-
-async function handleScale(store: Store, ns: string, ri: RequestInfo, req: FastifyRequest, reply: FastifyReply, q: URLSearchParams) {
-  const format = negotiateOutput(req.headers.accept, false);
-  const scaleInfo = { ...store.info, group: 'autoscaling', version: 'v1', kind: 'Scale' };
-  if (ri.verb === 'get') return send(reply, 200, format, toScale(await store.get(ns, ri.name)));
-  const dryRun = dryRunOf(q);
-  const body = req.body as Buffer;
-  const patchType = mediaTypeOf(req.headers['content-type']);
-  const { object } = await store.update(
-    ns,
-    ri.name,
-    (current) => {
-      if (!current) throw notFound(store.gr, ri.name);
-      const scale = toScale(current);
-      let wanted: KubeObject;
-      if (ri.verb === 'patch') {
-        if (!PATCH_MEDIA_TYPES[patchType]) throw unsupportedMediaTypeFor('patch');
-        const result = applyPatch(scale, patchType, body, scaleInfo as ResourceInfo);
-        wanted = decodeObject(result, scaleInfo as ResourceInfo, 'Scale', 'autoscaling/v1', { onError: invalidPatchResult(result) }).obj;
-      } else {
-        wanted = decodeObject(decodeBody(body, req.headers['content-type']), scaleInfo as ResourceInfo, 'Scale', 'autoscaling/v1').obj;
-      }
-      const rv = wanted.metadata?.resourceVersion;
-      if (rv && rv !== current.metadata.resourceVersion) throw conflict(store.gr, ri.name, OPTIMISTIC_LOCK_MESSAGE);
-      const replicas = wanted.spec?.replicas as number | undefined;
-      const next = structuredClone(current);
-      next.spec = { ...(next.spec ?? {}), replicas: replicas ?? 0 };
-      return next;
-    },
-    { dryRun },
-  );
-  return send(reply, 200, format, toScale(object));
 }

@@ -145,7 +145,12 @@ export const endpointsPrinter: TablePrinter = {
 // ---- componentstatuses ----
 
 export const componentStatusPrinter: TablePrinter = {
-  columns: [nameColumn(), col('Status', 'string', 'Status of the component conditions'), col('Message', 'string', 'Message of the component conditions'), col('Error', 'string', 'Error of the component conditions')],
+  columns: [
+    nameColumn(),
+    col('Status', 'string', 'Status of the component conditions'),
+    col('Message', 'string', 'Message of the component conditions'),
+    col('Error', 'string', 'Error of the component conditions'),
+  ],
   row(obj) {
     const healthy = ((obj.conditions ?? []) as { type?: string; status?: string; message?: string; error?: string }[]).find((c) => c.type === 'Healthy');
     const status = healthy?.status === 'True' ? 'Healthy' : healthy ? 'Unhealthy' : 'Unknown';

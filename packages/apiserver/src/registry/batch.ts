@@ -1,6 +1,6 @@
 // batch/v1 strategies (upstream pkg/registry/batch/job/strategy.go): a Job without manualSelector gets a
 // generated selector on its own uid, and its pod template the matching labels.
-import type { StrategyOverride } from './defaults.js';
+import type { ResourceStrategy } from './defaults.js';
 
 const CONTROLLER_UID = 'batch.kubernetes.io/controller-uid';
 const JOB_NAME = 'batch.kubernetes.io/job-name';
@@ -8,7 +8,7 @@ const JOB_NAME = 'batch.kubernetes.io/job-name';
 const LEGACY_CONTROLLER_UID = 'controller-uid';
 const LEGACY_JOB_NAME = 'job-name';
 
-export const jobOverride: StrategyOverride = (base) => ({
+export const jobStrategy: ResourceStrategy = (base) => ({
   prepareForCreate(job) {
     base.prepareForCreate(job);
     job.spec ??= {};

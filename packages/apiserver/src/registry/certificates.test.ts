@@ -4,13 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { fieldErrorString, type KubeObject } from '@kubelab/api';
-import { csrApprovalStrategy, csrOverride, csrStatusStrategy, validateCSR } from './certificates.js';
+import { csrApprovalStrategy, csrStrategy, csrStatusStrategy, validateCSR } from './certificates.js';
 import { defaultStrategy } from './defaults.js';
 import { findResource } from '@kubelab/api';
 
 x509.cryptoProvider.set(webcrypto as never);
 const info = findResource('certificates.k8s.io', 'v1', 'certificatesigningrequests')!;
-const strategy = { ...defaultStrategy(info), ...csrOverride(defaultStrategy(info), info) };
+const strategy = { ...defaultStrategy(info), ...csrStrategy(defaultStrategy(info), info) };
 
 async function newCSR(): Promise<KubeObject> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -30,7 +30,16 @@ describe('CertificateSigningRequest strategy', () => {
   it('accepts a well-formed request and reports upstream\'s field errors', async () => {
     const ok = await newCSR();
     expect(validateCSR(ok)).toEqual([]);
-    const bad = { ...ok, spec: { ...ok.spec, request: Buffer.from('-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n').toString('base64'), usages: [], signerName: '', expirationSeconds: 60 } };
+    const bad = {
+      ...ok,
+      spec: {
+        ...ok.spec,
+        request: Buffer.from('-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n').toString('base64'),
+        usages: [],
+        signerName: '',
+        expirationSeconds: 60,
+      },
+    };
     const errs = msgs(validateCSR(bad));
     expect(errs.some((e) => e.includes('spec.request: Invalid value') && e.includes('PEM block type must be CERTIFICATE REQUEST'))).toBe(true);
     expect(errs).toContain('spec.usages: Required value');
@@ -80,7 +89,11 @@ describe('CertificateSigningRequest strategy', () => {
     const sneaky = { ...structuredClone(old), status: { conditions: [{ type: 'Approved', status: 'True' }] } };
     status.prepareForUpdate(sneaky, old);
     expect(sneaky.status.conditions).toBeUndefined();
-    const ca = await x509.X509CertificateGenerator.createSelfSigned({ name: 'CN=x', keys: (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as never, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } });
+    const ca = await x509.X509CertificateGenerator.createSelfSigned({
+      name: 'CN=x',
+      keys: (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as never,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    });
     const cert = Buffer.from(ca.toString('pem')).toString('base64');
     const early = { ...structuredClone(old), status: { certificate: cert } };
     status.prepareForUpdate(early, old);

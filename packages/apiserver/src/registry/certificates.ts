@@ -9,7 +9,7 @@ import { fieldErrors, invalid, type FieldError, type KubeObject } from '@kubelab
 import type { UserInfo } from '../auth/authn.js';
 import type { StatusStrategy } from './strategy.js';
 import { currentRequester } from './rbac.js';
-import type { StrategyOverride } from './defaults.js';
+import type { ResourceStrategy } from './defaults.js';
 import { rfc3339 } from './store.js';
 
 x509.cryptoProvider.set(webcrypto as never);
@@ -243,7 +243,7 @@ export function setRequester(csr: KubeObject, user: UserInfo): void {
   else delete csr.spec.extra;
 }
 
-export const csrOverride: StrategyOverride = () => ({
+export const csrStrategy: ResourceStrategy = () => ({
   // spec.username, uid, groups and extra are the requester's, never what the client wrote (upstream's
   // PrepareForCreate). Requests carry their requester (runAsRequester); without one, they are cleared.
   prepareForCreate(csr: KubeObject) {

@@ -1,10 +1,11 @@
 // Resource-specific strategies (upstream pkg/registry/core/*/strategy.go): pods, namespaces, services,
 // nodes. Everything else uses the default strategy.
-import { conflict, forbidden, invalid, Quantity, type KubeObject } from '@kubelab/api';
+import { badRequest, conflict, forbidden, invalid, notFound, Quantity, StatusError, type KubeObject, type ResourceInfo } from '@kubelab/api';
 import { AllocationError, type ClusterIPAllocator, type NodePortAllocator } from '../allocator/allocator.js';
 import type { StatusStrategy, Strategy } from './strategy.js';
-import type { StrategyOverride } from './defaults.js';
-import { rfc3339 } from './store.js';
+import type { ResourceStrategy } from './defaults.js';
+import { rfc3339, type Clock, type Store } from './store.js';
+import { restStorage, type Creater, type NamedCreater, type WriteOptions } from './rest.js';
 
 type Resources = Record<string, string | undefined>;
 
@@ -32,7 +33,7 @@ function quantityEqual(a: string, b: string): boolean {
   }
 }
 
-export const podOverride: StrategyOverride = () => ({
+export const podStrategy: ResourceStrategy = () => ({
   prepareForCreate(pod) {
     pod.status = { phase: 'Pending', qosClass: qosClass(pod) };
   },
@@ -70,9 +71,62 @@ export function bindPod(pod: KubeObject, nodeName: string, now: Date): KubeObjec
   return pod;
 }
 
+/** Binds the pod a Binding names to its target node; answers a Success Status (upstream's BindingREST.Create). */
+async function bind(pods: Store, clock: Clock, namespace: string, podName: string | undefined, binding: KubeObject, opts: WriteOptions) {
+  if (!podName) throw badRequest('name is required in the Binding');
+  const target = binding.target as { kind?: string; name?: string } | undefined;
+  if (!target?.name) {
+    throw new StatusError({
+      code: 422,
+      reason: 'Invalid',
+      message: `Binding "${podName}" is invalid: target.name: Required value`,
+      details: { name: podName, kind: 'Binding', causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }] },
+    });
+  }
+  if (target.kind && target.kind !== 'Node') {
+    throw new StatusError({
+      code: 422,
+      reason: 'Invalid',
+      message: `Binding "${podName}" is invalid: target.kind: Unsupported value: "${target.kind}": supported values: "Node"`,
+    });
+  }
+  const nodeName = target.name;
+  await pods.update(
+    namespace,
+    podName,
+    (current) => {
+      if (!current) throw notFound(pods.gr, podName);
+      return bindPod(current, nodeName, clock());
+    },
+    { dryRun: opts.dryRun, subresource: 'binding' },
+  );
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
+}
+
+/** pods/NAME/binding: the scheduler's bind (upstream's BindingREST). */
+export function bindingREST(pods: Store, clock: Clock): NamedCreater {
+  return {
+    ...restStorage(pods.info, { apiVersion: 'v1', kind: 'Binding' }),
+    createNamed(namespace, name, binding, opts) {
+      if (binding.metadata?.name && binding.metadata.name !== name) {
+        throw badRequest(`the name of the object (${binding.metadata.name}) does not match the name on the URL (${name})`);
+      }
+      return bind(pods, clock, namespace, name, binding, opts);
+    },
+  };
+}
+
+/** POST .../bindings: the same bind, the pod named by the Binding's metadata.name (upstream's LegacyBindingREST). */
+export function legacyBindingREST(info: ResourceInfo, pods: Store, clock: Clock): Creater {
+  return {
+    ...restStorage(info),
+    create: (namespace, binding, opts) => bind(pods, clock, namespace, binding.metadata?.name, binding, opts),
+  };
+}
+
 const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 
-export const namespaceOverride: StrategyOverride = () => ({
+export const namespaceStrategy: ResourceStrategy = () => ({
   prepareForCreate(ns) {
     ns.status = { phase: 'Active' };
     ns.spec = { ...(ns.spec ?? {}), finalizers: ['kubernetes'] };
@@ -120,7 +174,7 @@ export const namespaceFinalizeStrategy: StatusStrategy = {
   validateUpdate: () => [],
 };
 
-export const nodeOverride: StrategyOverride = () => ({
+export const nodeStrategy: ResourceStrategy = () => ({
   // The kubelet registers its node with its status.
   prepareForCreate() {},
 });
@@ -140,7 +194,7 @@ function needsClusterIP(svc: KubeObject): boolean {
   return (svc.spec?.type ?? 'ClusterIP') !== 'ExternalName';
 }
 
-export function serviceOverride(ips: ClusterIPAllocator, ports: NodePortAllocator): StrategyOverride {
+export function serviceStrategy(ips: ClusterIPAllocator, ports: NodePortAllocator): ResourceStrategy {
   const wrap = async <T>(svc: KubeObject, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();

@@ -54,14 +54,21 @@ export const statusStrategy: StatusStrategy = {
   validateUpdate: validateStatusUpdate,
 };
 
-export type StrategyOverride = (base: Strategy, info: ResourceInfo) => Partial<Strategy>;
+/**
+ * A resource's own strategy (upstream's pkg/registry/<group>/<resource>/strategy.go), written as what it
+ * changes in the default one.
+ */
+export type ResourceStrategy = (base: Strategy, info: ResourceInfo) => Partial<Strategy>;
 
-export function buildDefinitions(overrides: Record<string, StrategyOverride>, extraSubresources: Record<string, Record<string, StatusStrategy>> = {}): Map<string, ResourceDefinition> {
+export function buildDefinitions(
+  strategies: Record<string, ResourceStrategy>,
+  extraSubresources: Record<string, Record<string, StatusStrategy>> = {},
+): Map<string, ResourceDefinition> {
   const defs = new Map<string, ResourceDefinition>();
   for (const info of RESOURCES) {
     const base = defaultStrategy(info);
     const id = info.group ? `${info.resource}.${info.group}` : info.resource;
-    const strategy = { ...base, ...(overrides[id]?.(base, info) ?? {}) };
+    const strategy = { ...base, ...(strategies[id]?.(base, info) ?? {}) };
     const subresources: Record<string, StatusStrategy> = {};
     if (hasStatus(info)) subresources.status = statusStrategy;
     Object.assign(subresources, extraSubresources[id] ?? {});

@@ -1,43 +1,117 @@
-// The registry: one Store per resource, built from the resource table and the strategies.
+// The registry: the one table of every resource's and subresource's storage (upstream's per-group
+// RESTStorageProviders feeding the API installer), keyed `<group>/<version>/<resource>[/<subresource>]`.
+// Most resources are a generic Store with a resource strategy; the rest are named here.
 import type { Storage } from '../storage/interface.js';
+import type { EtcdClientTLS } from '../storage/etcd.js';
 import { ClusterIPAllocator, NodePortAllocator, parsePortRange } from '../allocator/allocator.js';
 import { Store, type Clock } from './store.js';
 import { eventsV1Storage } from './events.js';
 import { buildDefinitions } from './defaults.js';
-import { jobOverride } from './batch.js';
-import { csrOverride, csrSubresources } from './certificates.js';
-import { rbacOverrides } from './rbac.js';
-import { namespaceFinalizeStrategy, namespaceOverride, nodeOverride, podBindingStrategy, podOverride, serviceOverride } from './core.js';
+import { jobStrategy } from './batch.js';
+import { csrStrategy, csrSubresources } from './certificates.js';
+import { rbacStrategies } from './rbac.js';
+import {
+  bindingREST,
+  legacyBindingREST,
+  namespaceFinalizeStrategy,
+  namespaceStrategy,
+  nodeStrategy,
+  podBindingStrategy,
+  podStrategy,
+  serviceStrategy,
+} from './core.js';
+import { componentStatusREST } from './componentstatus.js';
+import { scaleREST } from './scale.js';
+import { statusREST } from './status.js';
+import type { Creater, NamedCreater, RESTStorage } from './rest.js';
 
 export interface Registry {
-  /** Keyed `<group>/<version>/<resource>` (core group is the empty string: `/v1/pods`). */
+  /** Every storage, keyed `<group>/<version>/<resource>[/<subresource>]` (core group is '': `/v1/pods/status`). */
+  storages: Map<string, RESTStorage>;
+  /** The generic Stores among them, keyed `<group>/<version>/<resource>`. */
   stores: Map<string, Store>;
   store(group: string, version: string, resource: string): Store;
   ips: ClusterIPAllocator;
   ports: NodePortAllocator;
 }
 
+/** The storages built from the authenticator and authorizer, registered once the server has built those. */
+export interface AuthStorages {
+  tokenReviews: Creater;
+  selfSubjectReviews: Creater;
+  /** Only with --service-account-signing-key-file. */
+  serviceAccountToken?: NamedCreater;
+  subjectAccessReviews: Creater;
+  localSubjectAccessReviews: Creater;
+  selfSubjectAccessReviews: Creater;
+  selfSubjectRulesReviews: Creater;
+}
+
+const AUTH_STORAGE_KEYS: Record<keyof AuthStorages, string> = {
+  tokenReviews: 'authentication.k8s.io/v1/tokenreviews',
+  selfSubjectReviews: 'authentication.k8s.io/v1/selfsubjectreviews',
+  serviceAccountToken: '/v1/serviceaccounts/token',
+  subjectAccessReviews: 'authorization.k8s.io/v1/subjectaccessreviews',
+  localSubjectAccessReviews: 'authorization.k8s.io/v1/localsubjectaccessreviews',
+  selfSubjectAccessReviews: 'authorization.k8s.io/v1/selfsubjectaccessreviews',
+  selfSubjectRulesReviews: 'authorization.k8s.io/v1/selfsubjectrulesreviews',
+};
+
+/** Resources that are no Store: answered (reviews), bound (bindings) or probed (componentstatuses), never stored. */
+const NOT_STORED = new Set(['/v1/bindings', '/v1/componentstatuses', ...Object.values(AUTH_STORAGE_KEYS)]);
+
 export function createRegistry(opts: {
   storageFor: (prefix: string) => Storage;
   rawStorage: Storage;
   serviceClusterIPRange: string;
   serviceNodePortRange: string;
+  /** etcd client URLs and TLS, probed by componentstatuses. */
+  etcdServers?: string[];
+  etcdClientTLS?: EtcdClientTLS;
   clock?: Clock;
 }): Registry {
+  const clock = opts.clock ?? (() => new Date());
   const ips = new ClusterIPAllocator(opts.rawStorage, opts.serviceClusterIPRange);
   const range = parsePortRange(opts.serviceNodePortRange);
   const ports = new NodePortAllocator(opts.rawStorage, range.min, range.max);
   const defs = buildDefinitions(
-    { pods: podOverride, namespaces: namespaceOverride, nodes: nodeOverride, services: serviceOverride(ips, ports), 'jobs.batch': jobOverride, 'certificatesigningrequests.certificates.k8s.io': csrOverride, ...rbacOverrides(() => stores) },
-    { pods: { binding: podBindingStrategy }, namespaces: { finalize: namespaceFinalizeStrategy }, 'certificatesigningrequests.certificates.k8s.io': csrSubresources },
+    {
+      pods: podStrategy,
+      namespaces: namespaceStrategy,
+      nodes: nodeStrategy,
+      services: serviceStrategy(ips, ports),
+      'jobs.batch': jobStrategy,
+      'certificatesigningrequests.certificates.k8s.io': csrStrategy,
+      ...rbacStrategies(() => stores),
+    },
+    {
+      pods: { binding: podBindingStrategy },
+      namespaces: { finalize: namespaceFinalizeStrategy },
+      'certificatesigningrequests.certificates.k8s.io': csrSubresources,
+    },
   );
+  const storages = new Map<string, RESTStorage>();
   const stores = new Map<string, Store>();
   for (const [id, def] of defs) {
+    if (NOT_STORED.has(id)) continue;
     const storage = opts.storageFor(`/registry/${def.info.resource}/`);
     // events.k8s.io/v1 Events are core/v1 Events in storage (one object, two API versions).
-    stores.set(id, new Store(def, def.info.group === 'events.k8s.io' ? eventsV1Storage(storage) : storage, { clock: opts.clock }));
+    const store = new Store(def, def.info.group === 'events.k8s.io' ? eventsV1Storage(storage) : storage, { clock });
+    stores.set(id, store);
+    storages.set(id, store);
+    for (const sub of def.info.subresources) {
+      const key = `${id}/${sub.name}`;
+      if (sub.name === 'scale') storages.set(key, scaleREST(store));
+      else if (sub.name === 'binding') storages.set(key, bindingREST(store, clock));
+      // status, namespaces/finalize, certificatesigningrequests/approval: the Store through the subresource's strategy.
+      else if (def.subresources[sub.name]) storages.set(key, statusREST(store, sub.name));
+    }
   }
+  const pods = stores.get('/v1/pods')!;
+  storages.set('/v1/bindings', legacyBindingREST(defs.get('/v1/bindings')!.info, pods, clock));
+  storages.set('/v1/componentstatuses', componentStatusREST(defs.get('/v1/componentstatuses')!.info, opts.etcdServers ?? [], opts.etcdClientTLS));
   return {
+    storages,
     stores,
     store(group, version, resource) {
       const s = stores.get(`${group}/${version}/${resource}`);
@@ -47,4 +121,12 @@ export function createRegistry(opts: {
     ips,
     ports,
   };
+}
+
+/** Registers the review storages and serviceaccounts/token (upstream's authentication and authorization RESTStorageProviders). */
+export function registerAuthStorages(registry: Registry, auth: AuthStorages): void {
+  for (const [name, key] of Object.entries(AUTH_STORAGE_KEYS) as [keyof AuthStorages, string][]) {
+    const storage = auth[name];
+    if (storage) registry.storages.set(key, storage);
+  }
 }

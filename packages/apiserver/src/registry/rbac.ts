@@ -9,7 +9,7 @@ import { StatusError, type FieldError, type KubeObject, type ResourceInfo } from
 import type { PolicyRule, Subject } from 'kubernetes-types/rbac/v1';
 import type { AuthorizationAttributes, Authorizer, UserInfo } from '../auth/authn.js';
 import { breakdownRule, ruleString } from '../auth/rbac/rules.js';
-import type { StrategyOverride } from './defaults.js';
+import type { ResourceStrategy } from './defaults.js';
 import type { Strategy } from './strategy.js';
 import type { Store } from './store.js';
 
@@ -32,6 +32,13 @@ export function currentRequester(): Requester | undefined {
   return requesters.getStore();
 }
 
+/** The user of the request being served (upstream's request.UserFrom(ctx)); only requests have one. */
+export function requestUser(): UserInfo {
+  const requester = requesters.getStore();
+  if (!requester) throw new Error('no requesting user: not serving a request');
+  return requester.user;
+}
+
 /** Members of system:masters are never checked (upstream's EscalationAllowed). */
 function escalationAllowed(user: UserInfo): boolean {
   return user.groups.includes('system:masters');
@@ -51,7 +58,18 @@ async function notHeld(req: Requester, namespace: string, rules: readonly Policy
         a = { user: req.user, verb: piece.verbs[0], isResourceRequest: false, path: piece.nonResourceURLs[0], apiGroup: '', apiVersion: '', namespace: '', resource: '', subresource: '', name: '' };
       } else {
         const [resource, subresource = ''] = piece.resources![0].split(/\/(.*)/s);
-        a = { user: req.user, verb: piece.verbs[0], isResourceRequest: true, path: '', apiGroup: piece.apiGroups![0], apiVersion: '', namespace, resource, subresource, name: piece.resourceNames?.[0] ?? '' };
+        a = {
+          user: req.user,
+          verb: piece.verbs[0],
+          isResourceRequest: true,
+          path: '',
+          apiGroup: piece.apiGroups![0],
+          apiVersion: '',
+          namespace,
+          resource,
+          subresource,
+          name: piece.resourceNames?.[0] ?? '',
+        };
       }
       if ((await req.authorizer.authorize(a)).allowed) continue;
       const { verbs, ...rest } = piece;
@@ -77,7 +95,12 @@ export async function confirmRoleNoEscalation(req: Requester, resource: 'roles' 
   const name = obj.metadata.name ?? '';
   if ((await req.authorizer.authorize(attrs(req.user, 'escalate', resource, namespace, name))).allowed) return;
   if (obj.aggregationRule) {
-    throw new StatusError({ code: 403, reason: 'Forbidden', message: `${resource}.${RBAC_GROUP} ${JSON.stringify(name)} is forbidden: must have cluster-admin privileges to use the aggregationRule`, details: { name, group: RBAC_GROUP, kind: resource } });
+    throw new StatusError({
+      code: 403,
+      reason: 'Forbidden',
+      message: `${resource}.${RBAC_GROUP} ${JSON.stringify(name)} is forbidden: must have cluster-admin privileges to use the aggregationRule`,
+      details: { name, group: RBAC_GROUP, kind: resource },
+    });
   }
   const missing = await notHeld(req, namespace, (obj.rules ?? []) as PolicyRule[]);
   if (missing.length) throw escalationError(resource, name, req.user, missing);
@@ -115,7 +138,10 @@ function validateRules(rules: unknown, namespaced: boolean): FieldError[] {
     const hasResources = (r.resources?.length ?? 0) > 0 || (r.apiGroups?.length ?? 0) > 0 || (r.resourceNames?.length ?? 0) > 0;
     if (hasURLs) {
       if (namespaced) errs.push({ type: 'FieldValueInvalid', field: `${f}.nonResourceURLs`, badValue: r.nonResourceURLs, detail: 'namespaced rules cannot apply to non-resource URLs' });
-      if (hasResources) errs.push({ type: 'FieldValueInvalid', field: `${f}.nonResourceURLs`, badValue: r.nonResourceURLs, detail: 'rules cannot apply to both regular resources and non-resource URLs' });
+      if (hasResources) {
+        const detail = 'rules cannot apply to both regular resources and non-resource URLs';
+        errs.push({ type: 'FieldValueInvalid', field: `${f}.nonResourceURLs`, badValue: r.nonResourceURLs, detail });
+      }
       return;
     }
     if (!r.apiGroups?.length) errs.push({ type: 'FieldValueRequired', field: `${f}.apiGroups`, detail: 'resource rules must supply at least one api group' });
@@ -129,7 +155,10 @@ function validateBinding(obj: KubeObject, namespaced: boolean): FieldError[] {
   const ref = obj.roleRef as { apiGroup?: string; kind?: string; name?: string } | undefined;
   if (ref?.apiGroup !== RBAC_GROUP) errs.push({ type: 'FieldValueNotSupported', field: 'roleRef.apiGroup', badValue: ref?.apiGroup ?? '', detail: `supported values: "${RBAC_GROUP}"` });
   const kinds = namespaced ? ['Role', 'ClusterRole'] : ['ClusterRole'];
-  if (!ref?.kind || !kinds.includes(ref.kind)) errs.push({ type: 'FieldValueNotSupported', field: 'roleRef.kind', badValue: ref?.kind ?? '', detail: `supported values: ${kinds.map((k) => `"${k}"`).join(', ')}` });
+  if (!ref?.kind || !kinds.includes(ref.kind)) {
+    const detail = `supported values: ${kinds.map((k) => `"${k}"`).join(', ')}`;
+    errs.push({ type: 'FieldValueNotSupported', field: 'roleRef.kind', badValue: ref?.kind ?? '', detail });
+  }
   if (!ref?.name) errs.push({ type: 'FieldValueRequired', field: 'roleRef.name', detail: '' });
   ((obj.subjects ?? []) as Subject[]).forEach((s, i) => {
     const f = `subjects[${i}]`;
@@ -151,10 +180,10 @@ function validateBinding(obj: KubeObject, namespaced: boolean): FieldError[] {
 }
 
 /**
- * The RBAC strategy overrides, keyed as the overrides map of createRegistry. `stores` gives the
+ * The RBAC resource strategies, keyed as the strategies map of createRegistry. `stores` gives the
  * registry's stores (lazily: they are built from these definitions), where a binding's role is read.
  */
-export function rbacOverrides(stores: () => Map<string, Store>): Record<string, StrategyOverride> {
+export function rbacStrategies(stores: () => Map<string, Store>): Record<string, ResourceStrategy> {
   const roleRules = (): RoleRulesGetter => async (kind, namespace, name) => {
     const store = stores().get(`${RBAC_GROUP}/v1/${kind === 'ClusterRole' ? 'clusterroles' : 'roles'}`);
     if (!store || !['Role', 'ClusterRole'].includes(kind)) return undefined;
@@ -165,7 +194,7 @@ export function rbacOverrides(stores: () => Map<string, Store>): Record<string, 
       throw err;
     }
   };
-  const roleOverride = (resource: 'roles' | 'clusterroles'): StrategyOverride => (_base: Strategy, info: ResourceInfo) => ({
+  const roleStrategy = (resource: 'roles' | 'clusterroles'): ResourceStrategy => (_base: Strategy, info: ResourceInfo) => ({
     validate: (obj) => validateRules(obj.rules, info.namespaced),
     validateUpdate: (obj) => validateRules(obj.rules, info.namespaced),
     async beginCreate(obj) {
@@ -179,7 +208,7 @@ export function rbacOverrides(stores: () => Map<string, Store>): Record<string, 
       if (req) await confirmRoleNoEscalation(req, resource, obj);
     },
   });
-  const bindingOverride = (resource: 'rolebindings' | 'clusterrolebindings'): StrategyOverride => (_base: Strategy, info: ResourceInfo) => ({
+  const bindingStrategy = (resource: 'rolebindings' | 'clusterrolebindings'): ResourceStrategy => (_base: Strategy, info: ResourceInfo) => ({
     validate: (obj) => validateBinding(obj, info.namespaced),
     validateUpdate(obj, old) {
       const errs = validateBinding(obj, info.namespaced);
@@ -196,9 +225,9 @@ export function rbacOverrides(stores: () => Map<string, Store>): Record<string, 
     },
   });
   return {
-    [`roles.${RBAC_GROUP}`]: roleOverride('roles'),
-    [`clusterroles.${RBAC_GROUP}`]: roleOverride('clusterroles'),
-    [`rolebindings.${RBAC_GROUP}`]: bindingOverride('rolebindings'),
-    [`clusterrolebindings.${RBAC_GROUP}`]: bindingOverride('clusterrolebindings'),
+    [`roles.${RBAC_GROUP}`]: roleStrategy('roles'),
+    [`clusterroles.${RBAC_GROUP}`]: roleStrategy('clusterroles'),
+    [`rolebindings.${RBAC_GROUP}`]: bindingStrategy('rolebindings'),
+    [`clusterrolebindings.${RBAC_GROUP}`]: bindingStrategy('clusterrolebindings'),
   };
 }

@@ -25,26 +25,7 @@ import {
 import { StorageError, type Predicate, type Storage, type Watcher } from '../storage/interface.js';
 import type { DeleteOptions, ResourceDefinition } from './strategy.js';
 import { compileSelectors } from './selectors.js';
-
-export interface WriteOptions {
-  dryRun?: boolean;
-  /** Admission's validating phase, called with the object about to be written (and the old one on update). */
-  validate?: (obj: KubeObject, old: KubeObject | null) => Promise<void>;
-}
-
-export interface ListQuery {
-  labelSelector?: string;
-  fieldSelector?: string;
-  limit?: number;
-  continue?: string;
-  resourceVersion?: string;
-  resourceVersionMatch?: string;
-}
-
-export interface WatchQuery extends ListQuery {
-  allowWatchBookmarks?: boolean;
-  sendInitialEvents?: boolean;
-}
+import type { ListQuery, ObjectKind, StandardStorage, UpdatedObjectInfo, UpdateOptions, WatchQuery, WriteOptions } from './rest.js';
 
 export type Clock = () => Date;
 
@@ -65,9 +46,11 @@ function specOf(obj: KubeObject): string {
   return JSON.stringify(rest);
 }
 
-export class Store {
+export class Store implements StandardStorage {
   readonly info: ResourceInfo;
   readonly gr: GroupResource;
+  readonly kind: ObjectKind;
+  readonly admitsWrites = true;
   private readonly clock: Clock;
 
   constructor(
@@ -77,6 +60,7 @@ export class Store {
   ) {
     this.info = def.info;
     this.gr = { group: def.info.group, resource: def.info.resource };
+    this.kind = { apiVersion: apiVersionOf(def.info), kind: def.info.kind };
     this.clock = opts.clock ?? (() => new Date());
   }
 
@@ -178,7 +162,10 @@ export class Store {
       if (err instanceof StorageError && err.code === 'Expired') {
         throw expired(
           q.continue
-            ? 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.'
+            ? 'The provided continue parameter is too old to display a consistent list result. You can start a new list ' +
+              'without the continue parameter, or use the continue token in this response to retrieve the remainder of the ' +
+              'results. Continuing with the provided token results in an inconsistent list - objects that were created, ' +
+              'modified, or deleted between the time the first chunk was returned and now may show up in the list.'
             : `The resourceVersion for the provided list is too old.`,
         );
       }
@@ -295,8 +282,8 @@ export class Store {
   async update(
     namespace: string,
     name: string,
-    produce: (current: KubeObject | null) => KubeObject | Promise<KubeObject>,
-    opts: WriteOptions & { subresource?: string; forceAllowCreate?: boolean } = {},
+    produce: UpdatedObjectInfo,
+    opts: UpdateOptions & { subresource?: string } = {},
   ): Promise<{ object: KubeObject; created: boolean }> {
     const { strategy, subresources } = this.def;
     const key = this.key(namespace, name);
@@ -407,6 +394,10 @@ export class Store {
       }
     }
     return { object: stored, created };
+  }
+
+  get returnDeletedObject(): boolean {
+    return this.def.strategy.returnDeletedObject;
   }
 
   /**

@@ -49,7 +49,11 @@ describe('CSRApprovingController', () => {
     const { c, reviews, written } = approver([await csr('a', 'CN=system:node:n1, O=system:nodes')], (s) => s.resourceAttributes.subresource === 'nodeclient');
     await c.sync('a');
     expect(reviews.map((r) => r.resourceAttributes.subresource)).toEqual(['nodeclient']);
-    expect(reviews[0]).toMatchObject({ user: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:authenticated'], resourceAttributes: { group: 'certificates.k8s.io', resource: 'certificatesigningrequests', verb: 'create' } });
+    expect(reviews[0]).toMatchObject({
+      user: 'system:bootstrap:abcdef',
+      groups: ['system:bootstrappers', 'system:authenticated'],
+      resourceAttributes: { group: 'certificates.k8s.io', resource: 'certificatesigningrequests', verb: 'create' },
+    });
     expect(written[0]!.status.conditions[0]).toMatchObject({ type: 'Approved', status: 'True', reason: 'AutoApproved' });
   });
 

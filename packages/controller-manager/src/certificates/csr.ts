@@ -163,7 +163,12 @@ export const BACKDATE_MS = 5 * 60_000;
  * usage and extended key usage, validity is the requested expirationSeconds capped by `maxDurationMs`
  * and by the CA's own expiry.
  */
-export async function signRequest(ca: CertificateAuthority, req: x509.Pkcs10CertificateRequest, usages: readonly string[], opts: { now: Date; maxDurationMs: number; expirationSeconds?: number }): Promise<string> {
+export async function signRequest(
+  ca: CertificateAuthority,
+  req: x509.Pkcs10CertificateRequest,
+  usages: readonly string[],
+  opts: { now: Date; maxDurationMs: number; expirationSeconds?: number },
+): Promise<string> {
   const facts = requestFacts(req);
   let duration = opts.maxDurationMs;
   if (opts.expirationSeconds && opts.expirationSeconds * 1000 < duration) duration = opts.expirationSeconds * 1000;

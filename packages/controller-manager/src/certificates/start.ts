@@ -1,14 +1,12 @@
 // Start functions for the certificates controllers (registered in controllers.ts).
 import { readFileSync } from 'node:fs';
 import { findResource, type KubeObject } from '@kubelab/api';
-import type { ControllerContext, StartFunc } from '../controllers.js';
+import { controllerLogger, type StartFunc } from '../controller-context.js';
 import { CSRApprovingController } from './csr-approving-controller.js';
 import { CSRSigningController } from './csr-signing-controller.js';
 import { loadAuthority, type CertificateAuthority } from './csr.js';
 
 const CSRS = findResource('certificates.k8s.io', 'v1', 'certificatesigningrequests')!;
-
-const childLogger = (ctx: ControllerContext, controller: string) => ctx.logger.child?.({ controller }) ?? ctx.logger;
 
 export const startCSRSigning: StartFunc = (ctx) => {
   const { clusterSigningCertFile: certFile, clusterSigningKeyFile: keyFile } = ctx.config;
@@ -27,7 +25,7 @@ export const startCSRSigning: StartFunc = (ctx) => {
       updateStatus: (csr) => ctx.client.resource<KubeObject>(CSRS).updateStatus(csr),
       maxDurationMs: ctx.config.clusterSigningDurationMs,
       clock: ctx.clock,
-      logger: childLogger(ctx, 'certificatesigningrequest-signing-controller'),
+      logger: controllerLogger(ctx, 'certificatesigningrequest-signing-controller'),
     }),
     workers: 5,
   };
@@ -47,7 +45,7 @@ export const startCSRApproving: StartFunc = (ctx) => ({
     updateApproval: (csr) =>
       ctx.client.request({ method: 'PUT', path: `/apis/certificates.k8s.io/v1/certificatesigningrequests/${encodeURIComponent(csr.metadata.name!)}/approval`, body: csr }),
     clock: ctx.clock,
-    logger: childLogger(ctx, 'certificatesigningrequest-approving-controller'),
+    logger: controllerLogger(ctx, 'certificatesigningrequest-approving-controller'),
   }),
   workers: 5,
 });

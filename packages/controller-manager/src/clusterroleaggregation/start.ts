@@ -1,6 +1,6 @@
 // Wiring of the ClusterRole aggregation controller into the controller-manager.
 import { findResource } from '@kubelab/api';
-import type { StartFunc } from '../controllers.js';
+import { controllerLogger, type StartFunc } from '../controller-context.js';
 import { ClusterRoleAggregationController } from './clusterrole-aggregation-controller.js';
 
 export const startClusterRoleAggregationController: StartFunc = (ctx) => {
@@ -9,7 +9,7 @@ export const startClusterRoleAggregationController: StartFunc = (ctx) => {
     clusterRoleInformer: ctx.informers.forResource(clusterRoles),
     updateClusterRole: (role) => ctx.client.resource(clusterRoles).update(role),
     clock: ctx.clock,
-    logger: ctx.logger.child?.({ controller: 'clusterrole-aggregation-controller' }) ?? ctx.logger,
+    logger: controllerLogger(ctx, 'clusterrole-aggregation-controller'),
   });
   return { controller, workers: 5 };
 };

@@ -236,7 +236,9 @@ export function rfc3339InZone(ms: number, tz: string): string {
   if (offMin === 0) return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}Z`;
   const sign = offMin < 0 ? '-' : '+';
   const abs = Math.abs(offMin);
-  return `${parts.year}-${parts.month}-${parts.day}T${String(Number(parts.hour) % 24).padStart(2, '0')}:${parts.minute}:${parts.second}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const hour = pad(Number(parts.hour) % 24);
+  return `${parts.year}-${parts.month}-${parts.day}T${hour}:${parts.minute}:${parts.second}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }
 
 function statusEqual(a: CronJobStatus | undefined, b: CronJobStatus): boolean {

@@ -1,10 +1,14 @@
 // Start function for the cronjob-controller.
-import type { KubeObject } from '@kubelab/api';
+import { findResource, type KubeObject } from '@kubelab/api';
 import type { CronJob, Job } from 'kubernetes-types/batch/v1';
 import { ApiEventRecorder } from '../controller-utils.js';
-import type { StartFunc } from '../controllers.js';
-import { controllerLogger, WORKLOAD_RESOURCES as R } from '../history/start-helpers.js';
+import { controllerLogger, type StartFunc } from '../controller-context.js';
 import { CronJobController } from './cronjob-controller.js';
+
+const R = {
+  cronjobs: findResource('batch', 'v1', 'cronjobs')!,
+  jobs: findResource('batch', 'v1', 'jobs')!,
+};
 
 /** Upstream's --concurrent-cron-job-syncs default. */
 const CRONJOB_WORKERS = 5;

@@ -25,7 +25,12 @@ function newDS(spec: Partial<DaemonSet['spec']> = {}, image = 'agent:1'): Daemon
   };
 }
 
-const node = (name: string, extra: Partial<Node> = {}): Node => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name }, ...extra.metadata }, spec: extra.spec ?? {} });
+const node = (name: string, extra: Partial<Node> = {}): Node => ({
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: { name, labels: { 'kubernetes.io/hostname': name }, ...extra.metadata },
+  spec: extra.spec ?? {},
+});
 
 function setup(ds: DaemonSet, nodes: Node[]) {
   const clock = new FakeClock(T0);
@@ -123,7 +128,10 @@ describe('DaemonSetController.sync', () => {
     const s = setup(newDS(), [node('a'), node('b', { metadata: { name: 'b', labels: { disk: 'ssd' } } })]);
     await s.ctrl.sync('kube-system/agent');
     s.observe(true);
-    s.dsInformer.store.update({ ...newDS({ template: { metadata: { labels: { app: 'agent' } }, spec: { nodeSelector: { disk: 'ssd' }, containers: [{ name: 'c', image: 'agent:1' }] } } }), status: s.last().status } as KubeObject);
+    s.dsInformer.store.update({
+      ...newDS({ template: { metadata: { labels: { app: 'agent' } }, spec: { nodeSelector: { disk: 'ssd' }, containers: [{ name: 'c', image: 'agent:1' }] } } }),
+      status: s.last().status,
+    } as KubeObject);
     await s.ctrl.sync('kube-system/agent');
     const aPod = (s.podInformer.lister.list('kube-system') as Pod[]).find((p) => targetNodeName(p) === 'a')!;
     expect(s.writer.deleted).toContain(aPod.metadata!.name);

@@ -133,7 +133,15 @@ export class DaemonSetController implements RunnableController {
     })) as Pod[];
     const nodes = this.opts.nodeInformer.lister.list() as Node[];
     const revisions = (this.opts.revisionInformer.lister.list(namespace) as ControllerRevision[]).filter((r) => getControllerOf(r as KubeObject)?.uid === ds.metadata!.uid);
-    const ensured = await ensureUpdateRevision(this.opts.history, ds as KubeObject, 'DaemonSet', ds.spec?.template?.metadata?.labels, revisionData(ds.spec?.template), revisions, ds.status?.collisionCount ?? 0);
+    const ensured = await ensureUpdateRevision(
+      this.opts.history,
+      ds as KubeObject,
+      'DaemonSet',
+      ds.spec?.template?.metadata?.labels,
+      revisionData(ds.spec?.template),
+      revisions,
+      ds.status?.collisionCount ?? 0,
+    );
     const hash = ensured.revision.metadata!.labels![CONTROLLER_REVISION_HASH_LABEL]!;
 
     const byNode = new Map<string, Pod[]>();

@@ -1,11 +1,18 @@
 // Start function for the daemonset-controller.
-import type { KubeObject } from '@kubelab/api';
+import { findResource, type KubeObject } from '@kubelab/api';
 import type { DaemonSet } from 'kubernetes-types/apps/v1';
 import { ApiEventRecorder, recheckOwner } from '../controller-utils.js';
-import type { StartFunc } from '../controllers.js';
+import { controllerLogger, type StartFunc } from '../controller-context.js';
 import { ApiPodWriter } from '../history/pod-writer.js';
-import { apiHistoryClient, controllerLogger, WORKLOAD_RESOURCES as R } from '../history/start-helpers.js';
+import { apiHistoryClient } from '../history/controller-history.js';
 import { DaemonSetController } from './daemonset-controller.js';
+
+const R = {
+  controllerrevisions: findResource('apps', 'v1', 'controllerrevisions')!,
+  daemonsets: findResource('apps', 'v1', 'daemonsets')!,
+  nodes: findResource('', 'v1', 'nodes')!,
+  pods: findResource('', 'v1', 'pods')!,
+};
 
 /** Upstream's --concurrent-daemonset-syncs default. */
 const DAEMONSET_WORKERS = 2;

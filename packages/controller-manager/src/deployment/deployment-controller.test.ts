@@ -173,7 +173,12 @@ describe('DeploymentController.sync', () => {
     expect(rs!.spec!.template!.metadata!.labels!['pod-template-hash']).toBe(hash);
     expect(rs!.spec!.replicas).toBe(3);
     expect(rs!.metadata!.ownerReferences![0]).toMatchObject({ kind: 'Deployment', name: 'web', uid: 'd-uid', controller: true });
-    expect(rs!.metadata!.annotations).toMatchObject({ [REVISION_ANNOTATION]: '1', [CHANGE_CAUSE_ANNOTATION]: 'first', 'deployment.kubernetes.io/desired-replicas': '3', 'deployment.kubernetes.io/max-replicas': '4' });
+    expect(rs!.metadata!.annotations).toMatchObject({
+      [REVISION_ANNOTATION]: '1',
+      [CHANGE_CAUSE_ANNOTATION]: 'first',
+      'deployment.kubernetes.io/desired-replicas': '3',
+      'deployment.kubernetes.io/max-replicas': '4',
+    });
     expect(env.deployment().metadata!.annotations![REVISION_ANNOTATION]).toBe('1');
     expect(env.recorder.events).toContain(`Normal ScalingReplicaSet Scaled up replica set web-${hash} from 0 to 3`);
     const conds = Object.fromEntries(env.deployment().status!.conditions!.map((c) => [c.type, c]));

@@ -555,7 +555,15 @@ export class DeploymentController implements RunnableController {
     }
     // Surface a ReplicaSet's failure to create pods.
     const failure = allRSs.flatMap((rs) => rs.status?.conditions ?? []).find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
-    if (failure) setCondition(status, { type: 'ReplicaFailure', status: 'True', reason: failure.reason, message: failure.message, lastUpdateTime: now, lastTransitionTime: failure.lastTransitionTime ?? now });
+    if (failure)
+      setCondition(status, {
+        type: 'ReplicaFailure',
+        status: 'True',
+        reason: failure.reason,
+        message: failure.message,
+        lastUpdateTime: now,
+        lastTransitionTime: failure.lastTransitionTime ?? now,
+      });
     else removeCondition(status, 'ReplicaFailure');
 
     if (deploymentStatusEqual(st.written, status)) {

@@ -18,7 +18,18 @@ function newService(name: string, spec: Partial<Service['spec']> = {}, labels?: 
   };
 }
 
-function newPod(name: string, ip: string | undefined, opts: { ready?: boolean; node?: string; port?: number; deleting?: boolean; phase?: string; hostname?: string; subdomain?: string; readySince?: string } = {}): Pod {
+interface PodOptions {
+  ready?: boolean;
+  node?: string;
+  port?: number;
+  deleting?: boolean;
+  phase?: string;
+  hostname?: string;
+  subdomain?: string;
+  readySince?: string;
+}
+
+function newPod(name: string, ip: string | undefined, opts: PodOptions = {}): Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',

@@ -133,7 +133,12 @@ export class EndpointsController implements RunnableController {
     } catch (err) {
       // The namespace is terminating, or a racing create: the next event fixes it.
       if (!current && (isAlreadyExists(err) || isForbidden(err))) return;
-      this.opts.recorder.event(svc as KubeObject, 'Warning', current ? 'FailedToUpdateEndpoint' : 'FailedToCreateEndpoint', `Failed to ${current ? 'update' : 'create'} endpoint ${key}: ${(err as Error).message}`);
+      this.opts.recorder.event(
+        svc as KubeObject,
+        'Warning',
+        current ? 'FailedToUpdateEndpoint' : 'FailedToCreateEndpoint',
+        `Failed to ${current ? 'update' : 'create'} endpoint ${key}: ${(err as Error).message}`,
+      );
       throw err;
     }
   }

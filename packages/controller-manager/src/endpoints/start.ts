@@ -1,6 +1,6 @@
 // Wiring of the Endpoints controller into the controller-manager (upstream's startEndpointsController).
 import { findResource, type KubeObject } from '@kubelab/api';
-import type { StartFunc } from '../controllers.js';
+import { controllerLogger, type StartFunc } from '../controller-context.js';
 import { ApiEventRecorder } from '../controller-utils.js';
 import { EndpointsController } from './endpoints-controller.js';
 
@@ -20,7 +20,7 @@ export const startEndpointsController: StartFunc = (ctx) => {
       delete: (ns, name) => ctx.client.resource(endpoints, ns).delete(name),
     },
     clock: ctx.clock,
-    logger: ctx.logger.child?.({ controller: 'endpoints-controller' }) ?? ctx.logger,
+    logger: controllerLogger(ctx, 'endpoints-controller'),
   });
   return { controller, workers: ctx.config.concurrentEndpointSyncs };
 };

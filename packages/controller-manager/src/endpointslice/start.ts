@@ -1,7 +1,7 @@
 // Wiring of the EndpointSlice controller into the controller-manager (upstream's startEndpointSliceController).
 import { findResource, type KubeObject } from '@kubelab/api';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1';
-import type { StartFunc } from '../controllers.js';
+import { controllerLogger, type StartFunc } from '../controller-context.js';
 import { ApiEventRecorder } from '../controller-utils.js';
 import { EndpointSliceController } from './endpointslice-controller.js';
 
@@ -20,7 +20,7 @@ export const startEndpointSliceController: StartFunc = (ctx) => {
       delete: (ns, name) => ctx.client.resource(slices, ns).delete(name),
     },
     clock: ctx.clock,
-    logger: ctx.logger.child?.({ controller: 'endpointslice-controller' }) ?? ctx.logger,
+    logger: controllerLogger(ctx, 'endpointslice-controller'),
   });
   return { controller, workers: ctx.config.concurrentServiceEndpointSyncs };
 };

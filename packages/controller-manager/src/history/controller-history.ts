@@ -1,7 +1,8 @@
 // ControllerRevisions for StatefulSets and DaemonSets (upstream's pkg/controller/history): a
 // revision is an immutable snapshot of the owner's pod template, named `<owner>-<hash>`, numbered by
 // `revision`, owned through a controllerRef and labelled `controller-revision-hash`.
-import { alreadyExists, isAlreadyExists, isNotFound, notFound, type KubeObject } from '@kubelab/api';
+import { alreadyExists, findResource, isAlreadyExists, isNotFound, notFound, type KubeObject } from '@kubelab/api';
+import type { RestClient } from '@kubelab/client';
 import type { ControllerRevision } from 'kubernetes-types/apps/v1';
 import type { PodTemplateSpec } from 'kubernetes-types/core/v1';
 import { computeHash } from '../deployment/deployment-util.js';
@@ -16,6 +17,21 @@ export interface HistoryClient {
   /** A merge patch (revision renumbering, adoption and release). */
   patch(namespace: string, name: string, patch: object): Promise<ControllerRevision>;
   delete(namespace: string, name: string): Promise<void>;
+}
+
+const CONTROLLER_REVISIONS = findResource('apps', 'v1', 'controllerrevisions')!;
+
+/** The HistoryClient over the API (upstream's NewHistory with a clientset). */
+export function apiHistoryClient(client: RestClient): HistoryClient {
+  const crs = (ns?: string) => client.resource<KubeObject>(CONTROLLER_REVISIONS, ns);
+  return {
+    create: async (rev) => (await crs(rev.metadata!.namespace).create(rev as KubeObject)) as ControllerRevision,
+    get: async (ns, name) => (await crs(ns).get(name)) as ControllerRevision,
+    patch: async (ns, name, patch) => (await crs(ns).patch(name, patch, 'merge')) as ControllerRevision,
+    delete: async (ns, name) => {
+      await crs(ns).delete(name);
+    },
+  };
 }
 
 /** Upstream's getPatch: the part of the owner a revision records, the pod template (replacing on apply). */

@@ -56,7 +56,9 @@ function jobPod(name: string, phase: string, opts: { finalizer?: boolean; index?
     spec: { containers: [{ name: 'c', image: 'perl' }] },
     status: {
       phase: phase as 'Running',
-      containerStatuses: opts.finishedAt ? [{ name: 'c', image: 'perl', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 1, finishedAt: iso(opts.finishedAt) } } }] : undefined,
+      containerStatuses: opts.finishedAt
+        ? [{ name: 'c', image: 'perl', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 1, finishedAt: iso(opts.finishedAt) } } }]
+        : undefined,
     },
   };
 }

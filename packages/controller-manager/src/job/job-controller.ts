@@ -291,7 +291,14 @@ export class JobController implements RunnableController {
     if (indexed) status.completedIndexes = formatIndexes(completed);
     if (newlyTerminated.length) {
       status.uncountedTerminatedPods = { succeeded: uncounted.succeeded, failed: uncounted.failed };
-      current = await this.opts.updateStatus({ ...current, status: { ...structuredClone(current.status ?? {}), uncountedTerminatedPods: status.uncountedTerminatedPods, completedIndexes: status.completedIndexes ?? current.status?.completedIndexes } });
+      current = await this.opts.updateStatus({
+        ...current,
+        status: {
+          ...structuredClone(current.status ?? {}),
+          uncountedTerminatedPods: status.uncountedTerminatedPods,
+          completedIndexes: status.completedIndexes ?? current.status?.completedIndexes,
+        },
+      });
     }
     // Every recorded pod still carrying the finalizer is released (also ones a failed sync left behind).
     const toRelease = pods.filter((p) => hasFinalizer(p) && inUncounted.has(p.metadata!.uid!) && !this.finalizersRemoving.has(p.metadata!.uid!));

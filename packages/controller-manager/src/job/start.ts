@@ -1,12 +1,16 @@
 // Start functions for the job-controller and ttl-after-finished-controller.
-import type { KubeObject } from '@kubelab/api';
+import { findResource, type KubeObject } from '@kubelab/api';
 import type { Job } from 'kubernetes-types/batch/v1';
 import { ApiEventRecorder, recheckOwner } from '../controller-utils.js';
-import type { StartFunc } from '../controllers.js';
+import { controllerLogger, type StartFunc } from '../controller-context.js';
 import { ApiPodWriter } from '../history/pod-writer.js';
-import { controllerLogger, WORKLOAD_RESOURCES as R } from '../history/start-helpers.js';
 import { JobController } from './job-controller.js';
 import { TTLAfterFinishedController } from './ttl-after-finished-controller.js';
+
+const R = {
+  jobs: findResource('batch', 'v1', 'jobs')!,
+  pods: findResource('', 'v1', 'pods')!,
+};
 
 /** Upstream's --concurrent-job-syncs and --concurrent-ttl-after-finished-syncs defaults. */
 const JOB_WORKERS = 5;

@@ -1,6 +1,6 @@
 // Wiring of the node IPAM controller (upstream's startNodeIpamController): only with --allocate-node-cidrs.
 import { findResource } from '@kubelab/api';
-import type { StartFunc } from '../controllers.js';
+import { controllerLogger, type StartFunc } from '../controller-context.js';
 import { ApiEventRecorder } from '../controller-utils.js';
 import { NodeIpamController } from './nodeipam-controller.js';
 
@@ -19,7 +19,7 @@ export const startNodeIpamController: StartFunc = (ctx) => {
       patchNodePodCIDRs: (name, cidrs) => ctx.client.resource(nodes).patch(name, { spec: { podCIDR: cidrs[0], podCIDRs: cidrs } }, 'merge'),
     },
     clock: ctx.clock,
-    logger: ctx.logger.child?.({ controller: 'node-ipam-controller' }) ?? ctx.logger,
+    logger: controllerLogger(ctx, 'node-ipam-controller'),
   });
   return { controller, workers: 1 };
 };

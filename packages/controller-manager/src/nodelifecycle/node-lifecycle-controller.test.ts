@@ -31,7 +31,13 @@ const lease = (name: string, renew: number) =>
   ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: 'kube-node-lease' }, spec: { holderIdentity: name, renewTime: new Date(renew).toISOString() } }) as KubeObject;
 
 const podOn = (name: string, node: string) =>
-  ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { nodeName: node, containers: [] }, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } }) as KubeObject;
+  ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default' },
+    spec: { nodeName: node, containers: [] },
+    status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
+  }) as KubeObject;
 
 function setup(nodes: KubeObject[], leases: KubeObject[], pods: KubeObject[] = []) {
   const clock = new FakeClock(T0);
@@ -69,7 +75,11 @@ function setup(nodes: KubeObject[], leases: KubeObject[], pods: KubeObject[] = [
 
 describe('NodeLifecycleController.sync', () => {
   it('keeps a node whose Lease is renewed, and marks a silent one Unknown, tainted, with its pods not ready', async () => {
-    const { ctrl, clock, leaseInformer, node, recorder, podStatuses } = setup([readyNode('alive'), readyNode('dead')], [lease('alive', T0), lease('dead', T0)], [podOn('p', 'dead'), podOn('q', 'alive')]);
+    const { ctrl, clock, leaseInformer, node, recorder, podStatuses } = setup(
+      [readyNode('alive'), readyNode('dead')],
+      [lease('alive', T0), lease('dead', T0)],
+      [podOn('p', 'dead'), podOn('q', 'alive')],
+    );
     await ctrl.sync('alive');
     await ctrl.sync('dead');
     for (let t = 10_000; t <= 50_000; t += 10_000) {
@@ -128,7 +138,14 @@ describe('config flags', () => {
   it('parses the node and pod GC flags with upstream defaults', () => {
     const d = configFromFlags([]);
     expect([d.nodeMonitorGracePeriodMs, d.nodeMonitorPeriodMs, d.terminatedPodGCThreshold, d.nodeCIDRMaskSize, d.allocateNodeCIDRs]).toEqual([40_000, 5_000, 12500, 24, false]);
-    const c = configFromFlags(['--node-monitor-grace-period=3s', '--node-monitor-period=500ms', '--terminated-pod-gc-threshold=5', '--allocate-node-cidrs', '--cluster-cidr=10.244.0.0/16', '--node-cidr-mask-size=26']);
+    const c = configFromFlags([
+      '--node-monitor-grace-period=3s',
+      '--node-monitor-period=500ms',
+      '--terminated-pod-gc-threshold=5',
+      '--allocate-node-cidrs',
+      '--cluster-cidr=10.244.0.0/16',
+      '--node-cidr-mask-size=26',
+    ]);
     expect([c.nodeMonitorGracePeriodMs, c.nodeMonitorPeriodMs, c.terminatedPodGCThreshold, c.allocateNodeCIDRs, c.nodeCIDRMaskSize]).toEqual([3000, 500, 5, true, 26]);
     expect(() => configFromFlags(['--allocate-node-cidrs'])).toThrow(/--cluster-cidr/);
   });

@@ -2,7 +2,7 @@
 // and startTaintEvictionController).
 import { findResource, type KubeObject } from '@kubelab/api';
 import type { Node } from 'kubernetes-types/core/v1';
-import type { StartFunc } from '../controllers.js';
+import { controllerLogger, type StartFunc } from '../controller-context.js';
 import { ApiEventRecorder } from '../controller-utils.js';
 import { NodeLifecycleController } from './node-lifecycle-controller.js';
 import { TaintEvictionController } from './taint-eviction-controller.js';
@@ -24,7 +24,7 @@ export const startNodeLifecycleController: StartFunc = (ctx) => {
       updatePodStatus: (p) => ctx.client.resource(pods(), p.metadata!.namespace).updateStatus(p as KubeObject),
     },
     clock: ctx.clock,
-    logger: ctx.logger.child?.({ controller: 'node-lifecycle-controller' }) ?? ctx.logger,
+    logger: controllerLogger(ctx, 'node-lifecycle-controller'),
   });
   return { controller, workers: 1 };
 };
@@ -39,7 +39,7 @@ export const startTaintEvictionController: StartFunc = (ctx) => {
       deletePod: (ns, name) => ctx.client.resource(pods(), ns).delete(name),
     },
     clock: ctx.clock,
-    logger: ctx.logger.child?.({ controller: 'taint-eviction-controller' }) ?? ctx.logger,
+    logger: controllerLogger(ctx, 'taint-eviction-controller'),
   });
   return { controller, workers: 8 };
 };

@@ -91,7 +91,9 @@ export class TaintEvictionController implements RunnableController {
     this.opts.recorder.event(pod as KubeObject, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${key}`);
     try {
       const conditions = (pod.status?.conditions ?? []).filter((c) => c.type !== 'DisruptionTarget');
-      conditions.push({ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint', lastTransitionTime: nowRFC3339(this.clock) });
+      conditions.push(
+        { type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint', lastTransitionTime: nowRFC3339(this.clock) },
+      );
       await this.opts.client.patchPodStatus(ns, name, { conditions });
       await this.opts.client.deletePod(ns, name);
       this.opts.logger?.info?.({ pod: key, node: pod.spec?.nodeName }, 'Deleted pod due to NoExecute taint');

@@ -1,6 +1,6 @@
 // Wiring of the pod garbage collector into the controller-manager (upstream's startPodGCController).
 import { findResource } from '@kubelab/api';
-import type { StartFunc } from '../controllers.js';
+import { controllerLogger, type StartFunc } from '../controller-context.js';
 import { PodGCController } from './podgc-controller.js';
 
 export const startPodGCController: StartFunc = (ctx) => {
@@ -16,7 +16,7 @@ export const startPodGCController: StartFunc = (ctx) => {
       forceDeletePod: (ns, name) => ctx.client.resource(pods, ns).delete(name, { gracePeriodSeconds: 0 }),
     },
     clock: ctx.clock,
-    logger: ctx.logger.child?.({ controller: 'pod-garbage-collector-controller' }) ?? ctx.logger,
+    logger: controllerLogger(ctx, 'pod-garbage-collector-controller'),
   });
   return { controller, workers: 1 };
 };

@@ -8,7 +8,9 @@ export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
 export const ROOT_CA_KEY = 'ca.crt';
 export const DESCRIPTION_ANNOTATION = 'kubernetes.io/description';
 export const ROOT_CA_DESCRIPTION =
-  'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.';
+  'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the ' +
+  'internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes ' +
+  'clusters.';
 
 export interface RootCAPublisherOptions {
   namespaceInformer: Informer<KubeObject>;

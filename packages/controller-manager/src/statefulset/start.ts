@@ -1,11 +1,17 @@
 // Start function for the statefulset-controller.
-import type { KubeObject } from '@kubelab/api';
+import { findResource, type KubeObject } from '@kubelab/api';
 import type { StatefulSet } from 'kubernetes-types/apps/v1';
 import { ApiEventRecorder, recheckOwner } from '../controller-utils.js';
-import type { StartFunc } from '../controllers.js';
+import { controllerLogger, type StartFunc } from '../controller-context.js';
 import { ApiPodWriter } from '../history/pod-writer.js';
-import { apiHistoryClient, controllerLogger, WORKLOAD_RESOURCES as R } from '../history/start-helpers.js';
+import { apiHistoryClient } from '../history/controller-history.js';
 import { StatefulSetController } from './statefulset-controller.js';
+
+const R = {
+  controllerrevisions: findResource('apps', 'v1', 'controllerrevisions')!,
+  pods: findResource('', 'v1', 'pods')!,
+  statefulsets: findResource('apps', 'v1', 'statefulsets')!,
+};
 
 /** Upstream's --concurrent-statefulset-syncs default. */
 const STATEFULSET_WORKERS = 5;

@@ -264,6 +264,16 @@ export function computeStatus(set: StatefulSet, pods: Pod[], current: Controller
 }
 
 function statusEqual(a: StatefulSetStatus | undefined, b: StatefulSetStatus): boolean {
-  const keys: Array<keyof StatefulSetStatus> = ['observedGeneration', 'replicas', 'readyReplicas', 'availableReplicas', 'currentReplicas', 'updatedReplicas', 'currentRevision', 'updateRevision', 'collisionCount'];
+  const keys: Array<keyof StatefulSetStatus> = [
+    'observedGeneration',
+    'replicas',
+    'readyReplicas',
+    'availableReplicas',
+    'currentReplicas',
+    'updatedReplicas',
+    'currentRevision',
+    'updateRevision',
+    'collisionCount',
+  ];
   return keys.every((k) => (a?.[k] ?? 0) === (b[k] ?? 0));
 }

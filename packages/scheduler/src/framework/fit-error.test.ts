@@ -17,7 +17,13 @@ describe('FitError message', () => {
     );
   });
   it('counts each reason of a node (several insufficient resources)', () => {
-    const e = new FitError(2, { nodeToStatus: new Map([['a', Status.unschedulable('Insufficient cpu', 'Insufficient memory')], ['b', Status.unschedulable('Insufficient cpu')]]), unschedulablePlugins: new Set() });
+    const e = new FitError(2, {
+      nodeToStatus: new Map([
+        ['a', Status.unschedulable('Insufficient cpu', 'Insufficient memory')],
+        ['b', Status.unschedulable('Insufficient cpu')],
+      ]),
+      unschedulablePlugins: new Set(),
+    });
     expect(e.message).toBe('0/2 nodes are available: 1 Insufficient memory, 2 Insufficient cpu.');
   });
 });

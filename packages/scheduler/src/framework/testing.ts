@@ -3,7 +3,17 @@ import type { Node, Pod } from 'kubernetes-types/core/v1';
 import { SchedulerCache } from '../cache.js';
 import { PodInfo } from './node-info.js';
 
-export function makeNode(name: string, opts: { cpu?: string; memory?: string; pods?: string; labels?: Record<string, string>; taints?: Node['spec'] extends infer S ? S extends { taints?: infer T } ? T : never : never; unschedulable?: boolean; images?: Array<{ names: string[]; sizeBytes: number }> } = {}): Node {
+export interface NodeOptions {
+  cpu?: string;
+  memory?: string;
+  pods?: string;
+  labels?: Record<string, string>;
+  taints?: Node['spec'] extends infer S ? (S extends { taints?: infer T } ? T : never) : never;
+  unschedulable?: boolean;
+  images?: Array<{ names: string[]; sizeBytes: number }>;
+}
+
+export function makeNode(name: string, opts: NodeOptions = {}): Node {
   return {
     metadata: { name, labels: { 'kubernetes.io/hostname': name, ...(opts.labels ?? {}) } },
     spec: { taints: opts.taints, unschedulable: opts.unschedulable },

@@ -85,13 +85,31 @@ describe('NodeAffinity', () => {
     expect(na.filter(state(), bySel, snap.get('ssd')!).isSuccess()).toBe(true);
     const s = na.filter(state(), bySel, snap.get('hdd')!);
     expect([s.code, s.reasons]).toEqual([Code.UnschedulableAndUnresolvable, ["node(s) didn't match Pod's node affinity/selector"]]);
-    const gt = info(makePod('p', { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'gen', operator: 'Gt', values: ['4'] }] }] } } } }));
+    const gt = info(
+      makePod('p', {
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'gen', operator: 'Gt', values: ['4'] }] }] },
+          },
+        },
+      }),
+    );
     expect(na.filter(state(), gt, snap.get('ssd')!).isSuccess()).toBe(true);
     expect(na.filter(state(), gt, snap.get('hdd')!).isSuccess()).toBe(false);
   });
   it('scores preferred terms by weight, normalised to 100', () => {
     const na = new NodeAffinity();
-    const p = info(makePod('p', { affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 20, preference: { matchExpressions: [{ key: 'disk', operator: 'In', values: ['hdd'] }] } }] } } }));
+    const p = info(
+      makePod('p', {
+        affinity: {
+          nodeAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [
+              { weight: 20, preference: { matchExpressions: [{ key: 'disk', operator: 'In', values: ['hdd'] }] } },
+            ],
+          },
+        },
+      }),
+    );
     const scores = [na.score(state(), p, snap.get('ssd')!), na.score(state(), p, snap.get('hdd')!)];
     na.normalizeScore(state(), p, scores);
     expect(scores).toEqual([0, 100]);
@@ -185,7 +203,17 @@ describe('InterPodAffinity', () => {
   it('preferred affinity scores the matching domain highest', () => {
     const snap = makeSnapshot(nodes, [[db, 'b']]);
     const ipa = new InterPodAffinity();
-    const p = info(makePod('p', { affinity: { podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, podAffinityTerm: { topologyKey: 'zone', labelSelector: { matchLabels: { app: 'db' } } } }] } } }));
+    const p = info(
+      makePod('p', {
+        affinity: {
+          podAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [
+              { weight: 10, podAffinityTerm: { topologyKey: 'zone', labelSelector: { matchLabels: { app: 'db' } } } },
+            ],
+          },
+        },
+      }),
+    );
     const st = state();
     ipa.preScore(st, p, snap.nodes(), snap);
     const scores = snap.nodes().map((n) => ipa.score(st, p, n));

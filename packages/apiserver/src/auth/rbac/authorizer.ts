@@ -52,7 +52,13 @@ export class RBACRuleResolver {
   constructor(private readonly source: RBACSource) {}
 
   private async load(): Promise<Index> {
-    const [roles, roleBindings, clusterRoles, clusterRoleBindings] = await Promise.all([this.source.roles(), this.source.roleBindings(), this.source.clusterRoles(), this.source.clusterRoleBindings()]);
+    const { source } = this;
+    const [roles, roleBindings, clusterRoles, clusterRoleBindings] = await Promise.all([
+      source.roles(),
+      source.roleBindings(),
+      source.clusterRoles(),
+      source.clusterRoleBindings(),
+    ]);
     const key = [roles, roleBindings, clusterRoles, clusterRoleBindings].map((l) => `${l.resourceVersion}:${l.items.length}`).join('/');
     if (this.index?.key === key) return this.index;
     const idx: Index = { key, roles: new Map(), clusterRoles: new Map(), roleBindings: new Map(), clusterRoleBindings: [] };

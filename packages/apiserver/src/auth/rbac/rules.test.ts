@@ -6,7 +6,16 @@ import { NodeAuthorizer } from '../node/node-authorizer.js';
 import { nodeRules } from '../../bootstrap-policy.js';
 import type { KubeObject } from '@kubelab/api';
 
-const res = (verb: string, resource: string, opts: Partial<RuleAttributes> = {}): RuleAttributes => ({ verb, isResourceRequest: true, path: '', apiGroup: '', resource, subresource: '', name: '', ...opts });
+const res = (verb: string, resource: string, opts: Partial<RuleAttributes> = {}): RuleAttributes => ({
+  verb,
+  isResourceRequest: true,
+  path: '',
+  apiGroup: '',
+  resource,
+  subresource: '',
+  name: '',
+  ...opts,
+});
 const url = (verb: string, path: string): RuleAttributes => ({ verb, isResourceRequest: false, path, apiGroup: '', resource: '', subresource: '', name: '' });
 
 describe('rule matching', () => {
@@ -37,7 +46,11 @@ describe('rule matching', () => {
     const owner: PolicyRule[] = [{ verbs: ['get', 'list'], apiGroups: [''], resources: ['pods'] }];
     expect(uncoveredRules(owner, [{ verbs: ['get'], apiGroups: [''], resources: ['pods'] }])).toEqual([]);
     const missing = uncoveredRules(owner, [{ verbs: ['get', 'delete'], apiGroups: [''], resources: ['pods', 'secrets'] }]);
-    expect(missing.map(ruleString)).toEqual(['{APIGroups:[""], Resources:["secrets"], Verbs:["get"]}', '{APIGroups:[""], Resources:["pods"], Verbs:["delete"]}', '{APIGroups:[""], Resources:["secrets"], Verbs:["delete"]}']);
+    expect(missing.map(ruleString)).toEqual([
+      '{APIGroups:[""], Resources:["secrets"], Verbs:["get"]}',
+      '{APIGroups:[""], Resources:["pods"], Verbs:["delete"]}',
+      '{APIGroups:[""], Resources:["secrets"], Verbs:["delete"]}',
+    ]);
     expect(uncoveredRules([{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }], [{ verbs: ['get'], nonResourceURLs: ['/x'] }])).toHaveLength(1);
   });
 });
@@ -48,7 +61,18 @@ function source(objs: { roles?: object[]; roleBindings?: object[]; clusterRoles?
   return { roles: l(objs.roles), roleBindings: l(objs.roleBindings), clusterRoles: l(objs.clusterRoles), clusterRoleBindings: l(objs.clusterRoleBindings) };
 }
 const user = (name: string, groups: string[] = ['system:authenticated']) => ({ name, groups });
-const attrs = (u: ReturnType<typeof user>, verb: string, resource: string, namespace: string, name = '') => ({ user: u, verb, isResourceRequest: true, path: '', apiGroup: '', apiVersion: 'v1', namespace, resource, subresource: '', name });
+const attrs = (u: ReturnType<typeof user>, verb: string, resource: string, namespace: string, name = '') => ({
+  user: u,
+  verb,
+  isResourceRequest: true,
+  path: '',
+  apiGroup: '',
+  apiVersion: 'v1',
+  namespace,
+  resource,
+  subresource: '',
+  name,
+});
 
 describe('RBACAuthorizer', () => {
   const authz = new RBACAuthorizer(
@@ -82,7 +106,16 @@ describe('RBACAuthorizer', () => {
 
 describe('NodeAuthorizer', () => {
   const pods: KubeObject[] = [
-    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p1', namespace: 'a' }, spec: { nodeName: 'n1', containers: [{ name: 'c', envFrom: [{ secretRef: { name: 's1' } }] }], volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'c1' } }] } },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p1', namespace: 'a' },
+      spec: {
+        nodeName: 'n1',
+        containers: [{ name: 'c', envFrom: [{ secretRef: { name: 's1' } }] }],
+        volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'c1' } }],
+      },
+    },
     { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p2', namespace: 'a' }, spec: { nodeName: 'n2', containers: [{ name: 'c' }], imagePullSecrets: [{ name: 's2' }] } },
   ];
   const node = new NodeAuthorizer(

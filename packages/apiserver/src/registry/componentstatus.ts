@@ -1,12 +1,14 @@
-// GET /api/v1/componentstatuses[/NAME]: deprecated upstream since v1.19 but still served. Each read
+// GET /api/v1/componentstatuses[/NAME] (upstream pkg/registry/core/componentstatus/rest.go): deprecated
+// upstream since v1.19 but still served, a Getter and Lister with no storage behind it. Each read
 // probes the components: kube-scheduler and kube-controller-manager on their local secure ports
 // (upstream probes https://127.0.0.1:10259/healthz and :10257/healthz without verifying the
 // certificate) and every etcd server's /health, over TLS with the apiserver's etcd client certificate
 // (--etcd-cafile, --etcd-certfile, --etcd-keyfile) when etcd serves https, as upstream does.
 import https from 'node:https';
 import http from 'node:http';
-import type { KubeObject, KubeList } from '@kubelab/api';
+import { notFound, type KubeList, type KubeObject, type ResourceInfo } from '@kubelab/api';
 import type { EtcdClientTLS } from '../storage/etcd.js';
+import { restStorage, type Getter, type Lister } from './rest.js';
 
 export const COMPONENT_STATUS_WARNING = 'v1 ComponentStatus is deprecated in v1.19+';
 
@@ -77,4 +79,18 @@ export async function componentStatuses(
   if (name) return probes.length ? probe(probes[0]!, timeoutMs) : undefined;
   const items = await Promise.all(probes.map((p) => probe(p, timeoutMs)));
   return { apiVersion: 'v1', kind: 'ComponentStatusList', metadata: {}, items };
+}
+
+/** The componentstatuses storage: every read probes. */
+export function componentStatusREST(info: ResourceInfo, etcdServers: string[], etcdTLS?: EtcdClientTLS): Getter & Lister {
+  const base = restStorage(info, undefined, { warning: COMPONENT_STATUS_WARNING });
+  return {
+    ...base,
+    async get(_namespace, name) {
+      const status = await componentStatuses(etcdServers, name, { etcdTLS });
+      if (!status) throw notFound(base.gr, name);
+      return status as KubeObject;
+    },
+    list: async () => (await componentStatuses(etcdServers, undefined, { etcdTLS })) as KubeList,
+  };
 }

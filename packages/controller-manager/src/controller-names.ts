@@ -1,0 +1,74 @@
+// The controllers' names (upstream's cmd/kube-controller-manager/names), the short names --controllers
+// still accepts, and the --controllers rules.
+
+/** Every controller this controller-manager knows, by upstream's 1.32 name. */
+export const KNOWN_CONTROLLERS: readonly string[] = [
+  'replicaset-controller',
+  'replicationcontroller-controller',
+  'deployment-controller',
+  'namespace-controller',
+  'serviceaccount-controller',
+  'root-ca-certificate-publisher-controller',
+  'garbage-collector-controller',
+  'clusterrole-aggregation-controller',
+  'endpoints-controller',
+  'endpointslice-controller',
+  'pod-garbage-collector-controller',
+  'node-ipam-controller',
+  'node-lifecycle-controller',
+  'taint-eviction-controller',
+  'certificatesigningrequest-signing-controller',
+  'certificatesigningrequest-approving-controller',
+  'job-controller',
+  'ttl-after-finished-controller',
+  'cronjob-controller',
+  'statefulset-controller',
+  'daemonset-controller',
+];
+
+/** Controllers `*` does not enable (upstream: bootstrapsigner, tokencleaner, ...; none of ours yet). */
+export const DISABLED_BY_DEFAULT = new Set<string>();
+
+/** The short names upstream still accepts for --controllers. */
+const ALIASES: Record<string, string> = {
+  replicaset: 'replicaset-controller',
+  replicationcontroller: 'replicationcontroller-controller',
+  deployment: 'deployment-controller',
+  namespace: 'namespace-controller',
+  serviceaccount: 'serviceaccount-controller',
+  'root-ca-cert-publisher': 'root-ca-certificate-publisher-controller',
+  garbagecollector: 'garbage-collector-controller',
+  endpoint: 'endpoints-controller',
+  endpointslice: 'endpointslice-controller',
+  podgc: 'pod-garbage-collector-controller',
+  nodeipam: 'node-ipam-controller',
+  nodelifecycle: 'node-lifecycle-controller',
+  csrsigning: 'certificatesigningrequest-signing-controller',
+  csrapproving: 'certificatesigningrequest-approving-controller',
+  job: 'job-controller',
+  'ttl-after-finished': 'ttl-after-finished-controller',
+  cronjob: 'cronjob-controller',
+  statefulset: 'statefulset-controller',
+  daemonset: 'daemonset-controller',
+};
+
+export function resolveControllerName(name: string): string {
+  return ALIASES[name] ?? name;
+}
+
+/**
+ * Upstream's IsControllerEnabled: the first entry naming the controller (`name` or `-name`) wins;
+ * otherwise `*` enables every controller not disabled by default.
+ */
+export function isControllerEnabled(name: string, controllers: readonly string[]): boolean {
+  let star = false;
+  for (const entry of controllers) {
+    if (entry === '*') {
+      star = true;
+      continue;
+    }
+    const negated = entry.startsWith('-');
+    if (resolveControllerName(negated ? entry.slice(1) : entry) === name) return !negated;
+  }
+  return star && !DISABLED_BY_DEFAULT.has(name);
+}
