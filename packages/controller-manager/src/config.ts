@@ -1,20 +1,28 @@
 // kube-controller-manager configuration: upstream's flag names, defaults in one function, validated
 // once and frozen. Only this file reads flags.
-import { parseFlagSet, type FlagDefs, type ParsedFlags } from '@kubelab/component-base';
+import {
+  LEADER_ELECTION_FLAGS,
+  leaderElectionDefaults,
+  leaderElectionFromFlags,
+  parseFlagSet,
+  SECURE_SERVING_FLAGS,
+  secureServingFromFlags,
+  validateLeaderElection,
+  validateSecureServing,
+  type FlagDefs,
+  type LeaderElectionConfig,
+  type ParsedFlags,
+  type SecureServingConfig,
+} from '@kubelab/component-base';
 import { KNOWN_CONTROLLERS, resolveControllerName } from './controller-names.js';
 
-export interface ControllerManagerConfig {
+/** kube-controller-manager's configuration: its secure port and leader election as every component's, then its own. */
+export interface ControllerManagerConfig extends SecureServingConfig, LeaderElectionConfig {
   kubeconfig?: string;
   /** Overrides the kubeconfig's server. */
   master?: string;
   /** Upstream's --controllers: `*`, `name`, `-name`. */
   controllers: string[];
-  leaderElect: boolean;
-  leaderElectLeaseDurationMs: number;
-  leaderElectRenewDeadlineMs: number;
-  leaderElectRetryPeriodMs: number;
-  leaderElectResourceName: string;
-  leaderElectResourceNamespace: string;
   rootCAFile?: string;
   clusterCIDR?: string;
   allocateNodeCIDRs: boolean;
@@ -38,23 +46,12 @@ export interface ControllerManagerConfig {
   clusterSigningKeyFile?: string;
   /** --cluster-signing-duration (8760h): the longest validity of a signed certificate. */
   clusterSigningDurationMs: number;
-  /** HTTPS serving of /healthz and /metrics: --secure-port (0 turns it off), --bind-address, --tls-*-file, --client-ca-file. */
-  securePort: number;
-  bindAddress: string;
-  tlsCertFile?: string;
-  tlsPrivateKeyFile?: string;
-  clientCAFile?: string;
 }
 
 export function defaults(): ControllerManagerConfig {
   return {
     controllers: ['*'],
-    leaderElect: true,
-    leaderElectLeaseDurationMs: 15_000,
-    leaderElectRenewDeadlineMs: 10_000,
-    leaderElectRetryPeriodMs: 2_000,
-    leaderElectResourceName: 'kube-controller-manager',
-    leaderElectResourceNamespace: 'kube-system',
+    ...leaderElectionDefaults('kube-controller-manager'),
     allocateNodeCIDRs: false,
     nodeCIDRMaskSize: 24,
     nodeMonitorGracePeriodMs: 40_000,
@@ -77,13 +74,9 @@ export function defaults(): ControllerManagerConfig {
 export const FLAGS = {
   kubeconfig: { kind: 'string', usage: 'Path to kubeconfig file with authorization and master location information.' },
   master: { kind: 'string', usage: 'The address of the Kubernetes API server (overrides any value in kubeconfig).' },
+  ...SECURE_SERVING_FLAGS,
+  ...LEADER_ELECTION_FLAGS,
   controllers: { kind: 'stringSlice', usage: "A list of controllers to enable. '*' enables all on-by-default controllers, 'foo' enables foo, '-foo' disables foo." },
-  'leader-elect': { kind: 'bool', usage: 'Start a leader election client and gain leadership before executing the main loop.' },
-  'leader-elect-lease-duration': { kind: 'duration' },
-  'leader-elect-renew-deadline': { kind: 'duration' },
-  'leader-elect-retry-period': { kind: 'duration' },
-  'leader-elect-resource-name': { kind: 'string' },
-  'leader-elect-resource-namespace': { kind: 'string' },
   'root-ca-file': { kind: 'string', usage: "If set, this root certificate authority will be included in service account's token secret." },
   'cluster-cidr': { kind: 'string', usage: 'CIDR Range for Pods in cluster.' },
   'allocate-node-cidrs': { kind: 'bool', usage: 'Should CIDRs for Pods be allocated and set on the cloud provider.' },
@@ -101,11 +94,6 @@ export const FLAGS = {
   'cluster-signing-cert-file': { kind: 'string' },
   'cluster-signing-key-file': { kind: 'string' },
   'cluster-signing-duration': { kind: 'duration' },
-  'secure-port': { kind: 'int32', usage: 'The port on which to serve HTTPS with authentication and authorization. If 0, don\'t serve HTTPS at all.' },
-  'bind-address': { kind: 'string' },
-  'tls-cert-file': { kind: 'string' },
-  'tls-private-key-file': { kind: 'string' },
-  'client-ca-file': { kind: 'string' },
 } as const satisfies FlagDefs;
 
 /** Parsed flags over the defaults, validated and frozen. */
@@ -115,12 +103,7 @@ export function completeConfig(f: ParsedFlags<typeof FLAGS>): Readonly<Controlle
     kubeconfig: f.kubeconfig || undefined,
     master: f.master,
     controllers: f.controllers?.filter(Boolean) ?? d.controllers,
-    leaderElect: f['leader-elect'] ?? d.leaderElect,
-    leaderElectLeaseDurationMs: f['leader-elect-lease-duration'] ?? d.leaderElectLeaseDurationMs,
-    leaderElectRenewDeadlineMs: f['leader-elect-renew-deadline'] ?? d.leaderElectRenewDeadlineMs,
-    leaderElectRetryPeriodMs: f['leader-elect-retry-period'] ?? d.leaderElectRetryPeriodMs,
-    leaderElectResourceName: f['leader-elect-resource-name'] || d.leaderElectResourceName,
-    leaderElectResourceNamespace: f['leader-elect-resource-namespace'] || d.leaderElectResourceNamespace,
+    ...leaderElectionFromFlags(f, d),
     rootCAFile: f['root-ca-file'] || undefined,
     clusterCIDR: f['cluster-cidr'] || undefined,
     allocateNodeCIDRs: f['allocate-node-cidrs'] ?? d.allocateNodeCIDRs,
@@ -138,11 +121,7 @@ export function completeConfig(f: ParsedFlags<typeof FLAGS>): Readonly<Controlle
     clusterSigningCertFile: f['cluster-signing-cert-file'] || undefined,
     clusterSigningKeyFile: f['cluster-signing-key-file'] || undefined,
     clusterSigningDurationMs: f['cluster-signing-duration'] ?? d.clusterSigningDurationMs,
-    securePort: f['secure-port'] ?? d.securePort,
-    bindAddress: f['bind-address'] || d.bindAddress,
-    tlsCertFile: f['tls-cert-file'] || undefined,
-    tlsPrivateKeyFile: f['tls-private-key-file'] || undefined,
-    clientCAFile: f['client-ca-file'] || undefined,
+    ...secureServingFromFlags(f, d),
   });
 }
 
@@ -153,26 +132,18 @@ export function configFromFlags(argv: readonly string[]): Readonly<ControllerMan
 
 /** Checks a config and freezes it; errors name the flag, as upstream's validation does. */
 export function validate(c: ControllerManagerConfig): Readonly<ControllerManagerConfig> {
-  const errs: string[] = [];
+  const errs: string[] = [...validateSecureServing(c), ...validateLeaderElection(c)];
   for (const name of c.controllers) {
     if (name === '*') continue;
     const bare = name.startsWith('-') ? name.slice(1) : name;
     if (!KNOWN_CONTROLLERS.includes(resolveControllerName(bare))) errs.push(`"${bare}" is not in the list of known controllers`);
-  }
-  if (c.leaderElect && c.leaderElectLeaseDurationMs <= c.leaderElectRenewDeadlineMs) {
-    errs.push('leaseDuration must be greater than renewDeadline');
-  }
-  if (c.leaderElect && c.leaderElectRenewDeadlineMs <= c.leaderElectRetryPeriodMs) {
-    errs.push('renewDeadline must be greater than retryPeriod');
   }
   if (c.allocateNodeCIDRs && !c.clusterCIDR) errs.push('--cluster-cidr must be set when --allocate-node-cidrs is true');
   if (!(c.nodeCIDRMaskSize >= 1 && c.nodeCIDRMaskSize <= 32)) errs.push('--node-cidr-mask-size must be between 1 and 32');
   if (!(c.nodeMonitorPeriodMs > 0)) errs.push('--node-monitor-period must be positive');
   if (!(c.terminatedPodGCThreshold >= 0)) errs.push('--terminated-pod-gc-threshold must not be negative');
   for (const [k, v] of Object.entries(c)) if (k.startsWith('concurrent') && !(Number(v) >= 1)) errs.push(`--${k} must be at least 1`);
-  if (c.securePort < 0 || c.securePort > 65535) errs.push(`--secure-port ${c.securePort} must be between 0 and 65535, inclusive. 0 for turning off secure port`);
   if (!!c.clusterSigningCertFile !== !!c.clusterSigningKeyFile) errs.push('cannot specify --cluster-signing-cert-file without --cluster-signing-key-file (and vice versa)');
-  if (!!c.tlsCertFile !== !!c.tlsPrivateKeyFile) errs.push('--tls-cert-file and --tls-private-key-file must be given together');
   if (errs.length) throw new Error(errs.join('; '));
   return Object.freeze({ ...c, controllers: Object.freeze([...c.controllers]) as string[] });
 }

@@ -1,18 +1,22 @@
 // createControllerManager(config).start(): clients, shared informers, the enabled controllers, and
 // (with --leader-elect) a Lease in kube-system so that only one instance acts at a time.
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
 import {
-  LeaderElector,
-  leaseClientFor,
   loadKubeconfig,
   realClock,
   RestClient,
   SharedInformerFactory,
   type Clock,
 } from '@kubelab/client';
-import { createLogger, serveComponent, type ComponentServer, type Logger } from '@kubelab/component-base';
+import {
+  createLogger,
+  leaderElectionIdentity,
+  runLeaderElected,
+  serveComponent,
+  type ComponentServer,
+  type LeaderElected,
+  type Logger,
+} from '@kubelab/component-base';
 import { controllerManagerRegistry } from './metrics.js';
 import type { ControllerManagerConfig } from './config.js';
 import type { ControllerContext } from './controller-context.js';
@@ -47,7 +51,7 @@ export interface ControllerManager {
 export function createControllerManager(config: Readonly<ControllerManagerConfig>, opts: ControllerManagerOptions = {}): ControllerManager {
   const logger = opts.logger ?? createLogger('kube-controller-manager');
   const clock = opts.clock ?? realClock;
-  const identity = opts.identity ?? `${hostname()}_${randomUUID()}`;
+  const identity = opts.identity ?? leaderElectionIdentity();
   const client =
     opts.client ??
     (() => {
@@ -56,10 +60,8 @@ export function createControllerManager(config: Readonly<ControllerManagerConfig
     })();
   const rootCA = config.rootCAFile ? readFileSync(config.rootCAFile, 'utf8') : undefined;
 
-  let leading = false;
   let runningNames: string[] = [];
-  let elector: LeaderElector | undefined;
-  let electorDone: Promise<void> | undefined;
+  let election: LeaderElected | undefined;
   let runAbort: AbortController | undefined;
   let runDone: Promise<void> | undefined;
   let secure: ComponentServer | undefined;
@@ -111,56 +113,31 @@ export function createControllerManager(config: Readonly<ControllerManagerConfig
   return {
     config,
     identity,
-    isLeader: () => leading,
+    isLeader: () => election?.isLeader() ?? false,
     running: () => [...runningNames],
     securePort: () => secure?.port(),
     async start() {
       await serve();
-      if (!config.leaderElect) {
-        leading = true;
-        startRunning();
-        return;
-      }
-      elector = new LeaderElector({
-        lease: leaseClientFor(client, config.leaderElectResourceNamespace),
-        leaseName: config.leaderElectResourceName,
+      election = runLeaderElected({
+        config,
+        client,
         identity,
-        leaseDurationMs: config.leaderElectLeaseDurationMs,
-        renewDeadlineMs: config.leaderElectRenewDeadlineMs,
-        retryPeriodMs: config.leaderElectRetryPeriodMs,
-        releaseOnCancel: true,
         clock,
         logger,
-        callbacks: {
-          onStartedLeading: (signal) => {
-            leading = true;
-            logger.info({ identity }, 'Started leading');
-            startRunning();
-            signal.addEventListener('abort', () => void stopRunning(), { once: true });
-          },
-          onStoppedLeading: () => {
-            const was = leading;
-            leading = false;
-            void stopRunning();
-            if (was) {
-              logger.info({ identity }, 'Leader election lost');
-              opts.onLeadershipLost?.();
-            }
-          },
-          onNewLeader: (id) => {
-            if (id !== identity) logger.info({ leader: id }, 'New leader elected');
-          },
+        lead: (signal) => {
+          startRunning();
+          signal.addEventListener('abort', () => void stopRunning(), { once: true });
+        },
+        lost: () => {
+          void stopRunning();
+          opts.onLeadershipLost?.();
         },
       });
-      electorDone = elector.run();
     },
     async stop() {
-      const wasLeading = leading;
-      leading = false;
-      elector?.stop();
+      // Controllers stop first, then the Lease is released (upstream's ReleaseOnCancel) while the client is open.
       await stopRunning();
-      if (elector) await electorDone;
-      void wasLeading;
+      await election?.stop();
       await secure?.close();
       client.close();
     },
