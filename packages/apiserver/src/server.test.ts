@@ -269,4 +269,12 @@ describe('apiserver in-process on MemoryStorage', () => {
     expect(missing.json()).toMatchObject({ reason: 'NotFound', message: 'componentstatuses "nothing-like-this" not found' });
     expect((await request('DELETE', '/api/v1/componentstatuses/scheduler')).statusCode).toBe(405);
   });
+
+  it('takes any int64 grace period on a graceful delete (capped at the last RFC 3339 instant)', async () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'slow' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox' }] } };
+    expect((await request('POST', '/api/v1/namespaces/default/pods', pod)).statusCode).toBe(201);
+    const del = await request('DELETE', '/api/v1/namespaces/default/pods/slow?gracePeriodSeconds=9223372036854775807');
+    expect(del.statusCode).toBe(200);
+    expect(del.json().metadata.deletionTimestamp).toBe('9999-12-31T23:59:59Z');
+  });
 });

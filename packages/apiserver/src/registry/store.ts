@@ -40,6 +40,9 @@ function randomSuffix(n = 5): string {
   return s;
 }
 
+/** 9999-12-31T23:59:59Z. */
+const LAST_RFC3339_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+
 /** Everything but metadata and status: a change here bumps metadata.generation. */
 function specOf(obj: KubeObject): string {
   const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = obj;
@@ -432,7 +435,8 @@ export class Store implements StandardStorage {
           keep = true;
           next.metadata.finalizers = [...finalizers];
           const now = this.clock();
-          const proposed = new Date(now.getTime() + grace * 1000);
+          // Capped at the last instant RFC 3339 can write (a grace period of 2^63-1 s must not break the write).
+          const proposed = new Date(Math.min(now.getTime() + grace * 1000, LAST_RFC3339_MS));
           const existing = meta.deletionTimestamp ? new Date(meta.deletionTimestamp) : undefined;
           // A later delete may only shorten the grace period.
           if (!existing || proposed < existing) {
