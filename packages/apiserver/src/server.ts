@@ -133,6 +133,8 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
 
   // Authentication and authorization for every request, as upstream's filter chain.
   app.addHook('onRequest', async (req, reply) => {
+    // HTTP/1.1 requires a Host header (RFC 9112), as Go's server enforces.
+    if (req.raw.httpVersion === '1.1' && req.headers.host === undefined) throw badRequest('missing required Host header');
     // Not `new URL()`: it resolves `..` and `%2e%2e` and drops everything after a '#', the query included.
     req.kube = requestInfoFor(req.method, req.url);
     // An empty Content-Type is no Content-Type: the body is JSON, as upstream (fastify would refuse it).
@@ -260,7 +262,16 @@ function buildApp(tls: { cert: Buffer; key: Buffer; ca?: Buffer }, logger: Logge
   return Fastify({
     // Client certificates are requested and verified against the cluster CA, but optional: the
     // authenticators decide what an unauthenticated request may do.
-    https: { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false, ...httpsServerOptions(timeouts) },
+    https: {
+      cert: tls.cert,
+      key: tls.key,
+      ca: tls.ca,
+      requestCert: true,
+      rejectUnauthorized: false,
+      // Node answers an HTTP/1.1 request without Host itself, with an empty 400; the onRequest hook answers a Status.
+      requireHostHeader: false,
+      ...httpsServerOptions(timeouts),
+    },
     ...fastifyServerOptions(timeouts),
     loggerInstance: logger,
     disableRequestLogging: true,
