@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startEtcd, type EtcdInstance } from '../../../../test/fixtures/etcd.js';
+import { freePort } from '../../../../test/fixtures/ports.js';
 import { EtcdStorage } from './etcd.js';
 import { expectStorageError, nextEvents, pod, storageContract } from '../../../../test/fixtures/storage-contract.js';
 
@@ -25,6 +26,19 @@ function newStorage(): EtcdStorage {
 }
 
 storageContract('EtcdStorage', newStorage);
+
+describe('EtcdStorage with several members', () => {
+  it('sends a call that cannot reach one member to the next: with one member down every call succeeds', async () => {
+    const down = `http://127.0.0.1:${await freePort()}`; // nothing listens there
+    const s = new EtcdStorage({ endpoints: [down, etcd.endpoint], prefix: `/t${++seq}`, requestTimeoutMs: 2000 });
+    storages.push(s);
+    for (let i = 0; i < 20; i++) {
+      await s.create(`/registry/pods/default/p${i}`, pod(`p${i}`));
+      expect((await s.get(`/registry/pods/default/p${i}`)).metadata.name).toBe(`p${i}`);
+    }
+    expect((await s.list('/registry/pods/')).items).toHaveLength(20);
+  });
+});
 
 describe('EtcdStorage values', () => {
   it('stores JSON without metadata.resourceVersion (it is the mod_revision)', async () => {

@@ -18,7 +18,7 @@ import {
   type IWatchResponse,
 } from 'etcd3';
 import type { Duplex } from 'node:stream';
-import { StatusError, badRequest, type KubeObject, type WatchEvent } from '@kubelab/api';
+import { StatusError, type KubeObject, type WatchEvent } from '@kubelab/api';
 import {
   StorageError,
   type ListOptions,
@@ -32,9 +32,11 @@ import {
 import { WatchQueue } from './watch-queue.js';
 import type { TransformerForKey } from './encryption/config.js';
 import {
+  CONTINUE_EXPIRED,
   INITIAL_EVENTS_END_ANNOTATION,
+  LIST_EXPIRED,
   checkPreconditions,
-  decodeContinue,
+  listRevisionOf,
   decodeFromStorage,
   encodeContinue,
   encodeForStorage,
@@ -118,10 +120,6 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 const MAX_LIST_BATCH = 10_000;
 const COMPACT_REV_KEY = 'compact_rev_key';
 
-const LIST_EXPIRED = 'The resourceVersion for the provided list is too old.';
-const CONTINUE_EXPIRED =
-  'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.';
-
 type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
 
 /** A fault-handling policy that just runs the call (the defaults retry and open circuit breakers). */
@@ -129,6 +127,31 @@ const passthrough = {
   execute: <T>(fn: (ctx: { signal: AbortSignal }) => PromiseLike<T> | T) =>
     Promise.resolve().then(() => fn({ signal: new AbortController().signal })),
 } as unknown as Policy;
+
+/**
+ * With several members: a call that could not reach one goes to the next in the pool's (shuffled) order.
+ * Only calls that never left are repeated, so writes are safe to repeat too (as clientv3 retries unsent
+ * requests); any other failure is the caller's, as before.
+ */
+function failover(members: number): Policy {
+  if (members < 2) return passthrough;
+  return {
+    execute: async <T>(fn: (ctx: { signal: AbortSignal }) => PromiseLike<T> | T): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await fn({ signal: new AbortController().signal });
+        } catch (err) {
+          if (attempt >= members || !neverSent(err)) throw err;
+        }
+      }
+    },
+  } as unknown as Policy;
+}
+
+/** gRPC could not connect to the member: the request was not sent. */
+function neverSent(err: unknown): boolean {
+  return /No connection established|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ENOTFOUND/.test(errorMessage(err));
+}
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -204,7 +227,7 @@ export class EtcdStorage implements Storage {
         'grpc.max_reconnect_backoff_ms': 2_000,
         ...user.grpcOptions,
       },
-      faultHandling: { host: () => passthrough, global: passthrough, ...user.faultHandling },
+      faultHandling: { host: () => passthrough, global: failover(opts.endpoints.length), ...user.faultHandling },
       defaultCallOptions: user.defaultCallOptions ?? ((ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout })),
     });
   }
@@ -299,37 +322,9 @@ export class EtcdStorage implements Storage {
   async listWithKeys(prefix: string, opts: ListOptions = {}): Promise<ListResult & { keys: string[] }> {
     const limit = opts.limit && opts.limit > 0 ? Math.floor(opts.limit) : 0;
     const paging = limit > 0;
-    const rvString = opts.resourceVersion ?? '';
-    const match = opts.resourceVersionMatch ?? '';
-    let withRev = 0;
-    let fromKey = prefix;
-    let minRev = 0;
-    const continuing = Boolean(opts.continue);
-    if (opts.continue) {
-      if (rvString !== '' && rvString !== '0') {
-        throw badRequest('specifying resource version is not allowed when using continue');
-      }
-      const decoded = decodeContinue(opts.continue, prefix);
-      fromKey = decoded.fromKey;
-      if (decoded.revision > 0) withRev = decoded.revision;
-    } else {
-      const rv = parseResourceVersion(rvString);
-      minRev = rv;
-      switch (match) {
-        case 'Exact':
-          if (rv === 0) throw badRequest('resourceVersionMatch "Exact" is forbidden for resourceVersion "0"');
-          withRev = rv;
-          break;
-        case 'NotOlderThan':
-          break;
-        case '':
-          // Legacy: a resourceVersion with a limit and no match pins the list to that revision.
-          if (paging && rv > 0) withRev = rv;
-          break;
-        default:
-          throw badRequest(`unknown ResourceVersionMatch value: ${String(match)}`);
-      }
-    }
+    const resolved = listRevisionOf(opts, prefix, paging);
+    let withRev = resolved.revision;
+    const { fromKey, minRevision: minRev, continuing } = resolved;
 
     const end = prefixEnd(Buffer.from(this.prefix + prefix));
     let startKey = Buffer.from(this.prefix + fromKey);
