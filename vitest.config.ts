@@ -26,6 +26,18 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          // A whole lab (control plane, netns nodes with containerd, kubelets) per file; needs root.
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 480_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -38,7 +38,8 @@ beforeAll(async () => {
     KUBELAB_CONTROLLER_MANAGER_PORT: String(await freePort()),
   };
   try {
-    await run(join(ROOT, 'hack/lab'), ['up'], { cwd: ROOT, env, timeout: 240_000 });
+    // --nodes 0: the control plane only (test/e2e brings nodes up).
+    await run(join(ROOT, 'hack/lab'), ['up', '--nodes', '0'], { cwd: ROOT, env, timeout: 240_000 });
   } catch (err) {
     const log = (f: string) => { try { return readFileSync(join(state, 'logs', f), 'utf8').slice(-3000); } catch { return ''; } };
     throw new Error(`hack/lab up failed: ${(err as Error).message}\n${log('etcd.log')}\n${log('apiserver.log')}`);

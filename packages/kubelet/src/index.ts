@@ -1,3 +1,5 @@
-// @kubelab/kubelet: the node agent (upstream pkg/kubelet). For now its CRI client.
+// @kubelab/kubelet: the node agent (upstream pkg/kubelet): its CRI client, configuration and createKubelet.
 export * from './cri/runtime-service.js';
 export * from './cri/remote.js';
+export { completeConfig, configFromFlags, FLAGS, parseLabels, parseTaint, type KubeletConfig } from './config.js';
+export * from './kubelet.js';

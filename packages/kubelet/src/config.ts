@@ -1,0 +1,177 @@
+// kubelet configuration (upstream: cmd/kubelet/app/options and KubeletConfiguration defaults): upstream's
+// flags, defaults in one function, validated and frozen.
+import { hostname, networkInterfaces } from 'node:os';
+import { parseFlagSet, type FlagDefs, type ParsedFlags } from '@kubelab/component-base';
+import type { Taint } from 'kubernetes-types/core/v1';
+
+export interface KubeletConfig {
+  /** --kubeconfig: the node's credentials and the apiserver's address. */
+  kubeconfig: string;
+  /** --hostname-override, else the host name (lowercased): the Node's name. */
+  nodeName: string;
+  /** --node-ip, else the first non-loopback IPv4 address. */
+  nodeIP: string;
+  /** --container-runtime-endpoint: the CRI socket (a path or unix://path). */
+  containerRuntimeEndpoint: string;
+  /** --root-dir. */
+  rootDir: string;
+  /** Where pod logs go (upstream's podLogsDir, a config-file field; here the Kubelab flag --kubelab-pod-logs-dir). */
+  podLogsDir: string;
+  /** --resolv-conf: the host resolver configuration for dnsPolicy Default. */
+  resolvConf: string;
+  clusterDNS: string[];
+  clusterDomain: string;
+  nodeLabels: Record<string, string>;
+  registerWithTaints: Taint[];
+  maxPods: number;
+  port: number;
+  healthzPort: number;
+  healthzBindAddress: string;
+  nodeStatusUpdateFrequencyMs: number;
+  nodeStatusReportFrequencyMs: number;
+  nodeLeaseDurationSeconds: number;
+  /** --cgroup-root: pods' cgroups go below <cgroup-root>/kubepods. */
+  cgroupRoot: string;
+  runtimeRequestTimeoutMs: number;
+  /** How often the runtime is relisted for container state changes (upstream PLEG's relist period, 1 s). */
+  relistPeriodMs: number;
+  /** --sync-frequency: how often each pod is synced without a change (1 m). */
+  syncFrequencyMs: number;
+}
+
+/** The first non-internal IPv4 address of this host (upstream picks the default route's). */
+export function defaultNodeIP(): string {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+export function defaults(): Omit<KubeletConfig, 'kubeconfig' | 'nodeName' | 'nodeIP'> {
+  return {
+    containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock',
+    rootDir: '/var/lib/kubelet',
+    podLogsDir: '/var/log/pods',
+    resolvConf: '/etc/resolv.conf',
+    clusterDNS: [],
+    clusterDomain: '',
+    nodeLabels: {},
+    registerWithTaints: [],
+    maxPods: 110,
+    port: 10250,
+    healthzPort: 10248,
+    healthzBindAddress: '127.0.0.1',
+    nodeStatusUpdateFrequencyMs: 10_000,
+    nodeStatusReportFrequencyMs: 5 * 60_000,
+    nodeLeaseDurationSeconds: 40,
+    cgroupRoot: '',
+    runtimeRequestTimeoutMs: 2 * 60_000,
+    relistPeriodMs: 1000,
+    syncFrequencyMs: 60_000,
+  };
+}
+
+/** `key1=value1,key2=value2` (upstream's mapStringString flag). */
+export function parseLabels(s: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new Error(`invalid argument "${s}" for "--node-labels" flag: ${part} must be formatted as key=value`);
+    Object.defineProperty(out, part.slice(0, eq), { value: part.slice(eq + 1), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+const EFFECTS = new Set(['NoSchedule', 'PreferNoSchedule', 'NoExecute']);
+
+/** `key=value:Effect` or `key:Effect` (upstream's taint spec syntax). */
+export function parseTaint(spec: string): Taint {
+  const colon = spec.lastIndexOf(':');
+  if (colon < 0) throw new Error(`invalid taint spec: ${spec}`);
+  const effect = spec.slice(colon + 1);
+  if (!EFFECTS.has(effect)) throw new Error(`invalid taint effect: ${effect}, unsupported taint effect`);
+  const kv = spec.slice(0, colon);
+  const eq = kv.indexOf('=');
+  const key = eq >= 0 ? kv.slice(0, eq) : kv;
+  if (!key) throw new Error(`invalid taint spec: ${spec}`);
+  return eq >= 0 ? { key, value: kv.slice(eq + 1), effect } : { key, effect };
+}
+
+/** Checks a config and freezes it; errors name the flag. */
+export function validate(c: KubeletConfig): Readonly<KubeletConfig> {
+  const errs: string[] = [];
+  if (!c.kubeconfig) errs.push('--kubeconfig is required: the kubelet runs against an apiserver only');
+  const port = (name: string, v: number, zeroOk: boolean) => {
+    const flag = name.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
+    const min = zeroOk ? 0 : 1;
+    if (!Number.isInteger(v) || v < min || v > 65535) errs.push(`invalid configuration: ${name} (--${flag}) ${v} must be between ${min} and 65535, inclusive`);
+  };
+  port('port', c.port, false);
+  port('healthzPort', c.healthzPort, true);
+  if (c.maxPods < 0) errs.push(`invalid configuration: maxPods (--max-pods) ${c.maxPods} must not be a negative number`);
+  if (c.nodeStatusUpdateFrequencyMs <= 0) errs.push('invalid configuration: nodeStatusUpdateFrequency (--node-status-update-frequency) must be greater than 0');
+  if (c.nodeStatusReportFrequencyMs <= 0) errs.push('invalid configuration: nodeStatusReportFrequency (--node-status-report-frequency) must be greater than 0');
+  if (c.nodeLeaseDurationSeconds <= 0) errs.push('invalid configuration: nodeLeaseDurationSeconds (--node-lease-duration-seconds) must be greater than 0');
+  if (c.runtimeRequestTimeoutMs <= 0) errs.push('invalid configuration: runtimeRequestTimeout (--runtime-request-timeout) must be greater than 0');
+  if (errs.length) throw new Error(errs.join('; '));
+  return Object.freeze(c);
+}
+
+/** Upstream's flags with their types (pflag syntax), plus Kubelab's own (named so). */
+export const FLAGS = {
+  kubeconfig: { kind: 'string', usage: 'Path to a kubeconfig file, specifying how to connect to the API server.' },
+  'hostname-override': { kind: 'string', usage: 'If non-empty, will use this string as identification instead of the actual hostname.' },
+  'node-ip': { kind: 'string', usage: 'IP address of the node. If set, kubelet will use this IP address for the node.' },
+  'container-runtime-endpoint': { kind: 'string', usage: 'The endpoint of the remote runtime service (unix socket path or unix:// URL).' },
+  'root-dir': { kind: 'string', usage: 'Directory path for managing kubelet files.' },
+  'kubelab-pod-logs-dir': { kind: 'string', usage: "Kubelab's: the pod logs root (upstream's podLogsDir config field, default /var/log/pods)." },
+  'resolv-conf': { kind: 'string', usage: 'Resolver configuration file used as the basis for the container DNS resolution configuration.' },
+  'cluster-dns': { kind: 'stringSlice', usage: 'Comma-separated list of DNS server IP address.' },
+  'cluster-domain': { kind: 'string', usage: 'Domain for this cluster.' },
+  'node-labels': { kind: 'string', usage: 'Labels to add when registering the node in the cluster (key=value pairs separated by commas).' },
+  'register-with-taints': { kind: 'stringSlice', usage: 'Register the node with the given list of taints (comma separated "<key>=<value>:<effect>").' },
+  'max-pods': { kind: 'int32', usage: 'Number of Pods that can run on this Kubelet.' },
+  port: { kind: 'int32', usage: 'The port for the Kubelet to serve on.' },
+  'healthz-port': { kind: 'int32', usage: 'The port of the localhost healthz endpoint (set to 0 to disable).' },
+  'healthz-bind-address': { kind: 'string', usage: 'The IP address for the healthz server to serve on.' },
+  'node-status-update-frequency': { kind: 'duration', usage: 'Specifies how often kubelet computes node status.' },
+  'node-status-report-frequency': { kind: 'duration', usage: 'How often kubelet posts node status to master if node status does not change.' },
+  'node-lease-duration-seconds': { kind: 'int32', usage: 'The duration the Kubelet will set on its corresponding Lease.' },
+  'cgroup-root': { kind: 'string', usage: 'Optional root cgroup to use for pods.' },
+  'runtime-request-timeout': { kind: 'duration', usage: 'Timeout of all runtime requests except long running requests.' },
+  'sync-frequency': { kind: 'duration', usage: 'Max period between synchronizing running containers and config.' },
+} as const satisfies FlagDefs;
+
+/** Parsed flags over the defaults, validated and frozen. */
+export function completeConfig(f: ParsedFlags<typeof FLAGS>): Readonly<KubeletConfig> {
+  const d = defaults();
+  return validate({
+    ...d,
+    kubeconfig: f.kubeconfig ?? '',
+    nodeName: (f['hostname-override'] || hostname()).toLowerCase().trim(),
+    nodeIP: f['node-ip'] || defaultNodeIP(),
+    containerRuntimeEndpoint: f['container-runtime-endpoint'] || d.containerRuntimeEndpoint,
+    rootDir: f['root-dir'] || d.rootDir,
+    podLogsDir: f['kubelab-pod-logs-dir'] || d.podLogsDir,
+    resolvConf: f['resolv-conf'] ?? d.resolvConf,
+    clusterDNS: (f['cluster-dns'] ?? []).filter(Boolean),
+    clusterDomain: f['cluster-domain'] ?? d.clusterDomain,
+    nodeLabels: f['node-labels'] ? parseLabels(f['node-labels']) : {},
+    registerWithTaints: (f['register-with-taints'] ?? []).filter(Boolean).map(parseTaint),
+    maxPods: f['max-pods'] ?? d.maxPods,
+    port: f.port ?? d.port,
+    healthzPort: f['healthz-port'] ?? d.healthzPort,
+    healthzBindAddress: f['healthz-bind-address'] || d.healthzBindAddress,
+    nodeStatusUpdateFrequencyMs: f['node-status-update-frequency'] ?? d.nodeStatusUpdateFrequencyMs,
+    nodeStatusReportFrequencyMs: f['node-status-report-frequency'] ?? d.nodeStatusReportFrequencyMs,
+    nodeLeaseDurationSeconds: f['node-lease-duration-seconds'] ?? d.nodeLeaseDurationSeconds,
+    cgroupRoot: f['cgroup-root'] ?? d.cgroupRoot,
+    runtimeRequestTimeoutMs: f['runtime-request-timeout'] ?? d.runtimeRequestTimeoutMs,
+    syncFrequencyMs: f['sync-frequency'] ?? d.syncFrequencyMs,
+  });
+}
+
+/** Parses the kubelet's command line into a validated config (tests and tools). */
+export function configFromFlags(argv: readonly string[]): Readonly<KubeletConfig> {
+  return completeConfig(parseFlagSet(argv, FLAGS).flags);
+}

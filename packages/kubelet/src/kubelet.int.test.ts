@@ -1,0 +1,112 @@
+// The kubelet against a real apiserver (Node,RBAC and NodeRestriction, the node's own certificate) over the
+// fake CRI runtime: it registers its node and learns the pod CIDR, runs the pods bound to it, reports a
+// container that exits through the relist, and finishes a deletion; what kubectl shows. No root needed
+// (test/e2e runs the same against containerd in network namespaces).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildKubeconfig, issueCertificate, loadCA, silentLogger } from '@kubelab/component-base';
+import { startApiServer, type ApiServerInstance } from '../../../test/fixtures/apiserver.js';
+import { startEtcd, type EtcdInstance } from '../../../test/fixtures/etcd.js';
+import { kubectl } from '../../../test/fixtures/kubectl.js';
+import { until } from '../../../test/fixtures/wait.js';
+import { configFromFlags } from './config.js';
+import { FakeImageService, FakeRuntimeService } from './cri/fake-runtime.js';
+import { createKubelet, type Kubelet } from './kubelet.js';
+
+const NODE = 'int-node-1';
+let etcd: EtcdInstance;
+let api: ApiServerInstance;
+let dir: string;
+let kubelet: Kubelet;
+const runtime = new FakeRuntimeService();
+const images = new FakeImageService({ images: ['nginx:latest', 'busybox:latest', 'registry.k8s.io/pause:3.10'] });
+const k = (args: string[], input?: string) => kubectl(api.kubeconfig, args, { input });
+
+beforeAll(async () => {
+  etcd = await startEtcd();
+  api = await startApiServer({ etcdEndpoint: etcd.endpoint, extraArgs: ['--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction'] });
+  dir = mkdtempSync(join(tmpdir(), 'kubelet-int-'));
+  const ca = await loadCA(api.pkiDir);
+  const user = `system:node:${NODE}`;
+  const pair = await issueCertificate(ca, { commonName: user, organizations: ['system:nodes'], usage: 'client' });
+  const file = join(dir, 'kubelet.conf');
+  writeFileSync(file, buildKubeconfig({ server: api.url, caPem: ca.certPem, user, certPem: pair.certPem, keyPem: pair.keyPem }), { mode: 0o600 });
+  const config = configFromFlags([
+    `--kubeconfig=${file}`, `--hostname-override=${NODE}`, '--node-ip=172.30.0.250', `--root-dir=${dir}/root`,
+    `--kubelab-pod-logs-dir=${dir}/pods`, '--healthz-port=0', '--node-labels=tier=web', '--cluster-domain=cluster.local',
+  ]);
+  kubelet = createKubelet(config, { logger: silentLogger(), runtime, images });
+  await kubelet.start();
+}, 60_000);
+
+afterAll(async () => {
+  await kubelet?.stop();
+  await api?.stop();
+  await etcd?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const pod = (name: string, spec: object) =>
+  JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { nodeName: NODE, automountServiceAccountToken: false, ...spec } });
+
+describe('kubelet (fake runtime, real apiserver)', () => {
+  it('registers its node with its labels, Ready once the runtime is, and passes the pod CIDR to the runtime', async () => {
+    await until('node Ready', async () => /\sReady\s/.test((await k(['get', 'node', NODE])).stdout));
+    const labels = JSON.parse((await k(['get', 'node', NODE, '-o', 'jsonpath={.metadata.labels}'])).stdout);
+    expect(labels).toMatchObject({ tier: 'web', 'kubernetes.io/hostname': NODE, 'kubernetes.io/os': 'linux' });
+    // What the controller-manager's node IPAM does with --allocate-node-cidrs.
+    await k(['patch', 'node', NODE, '-p', '{"spec":{"podCIDR":"10.244.7.0/24","podCIDRs":["10.244.7.0/24"]}}']);
+    await until('the runtime told of the pod CIDR', async () => kubelet.podCIDR() === '10.244.7.0/24', 5000);
+    expect(runtime.calls.some((c) => c.method === 'updateRuntimeConfig' && c.args[0] === '10.244.7.0/24')).toBe(true);
+  });
+
+  it('runs a pod bound to the node: sandbox, container, Running status with the pod IP', async () => {
+    expect((await k(['create', '-f', '-'], pod('web', { containers: [{ name: 'web', image: 'nginx' }] }))).stderr).toBe('');
+    await until('web Running', async () => (await k(['get', 'pod', 'web', '-o', 'jsonpath={.status.phase}'])).stdout === 'Running');
+    const status = JSON.parse((await k(['get', 'pod', 'web', '-o', 'json'])).stdout).status;
+    expect(status.hostIP).toBe('172.30.0.250');
+    expect(status.podIP).toMatch(/^10\.244\./);
+    expect(status.containerStatuses[0]).toMatchObject({ name: 'web', ready: true, restartCount: 0, state: { running: {} } });
+    expect(runtime.containersNamed('web')).toHaveLength(1);
+  });
+
+  it('sees a container exit through the relist: a restartPolicy Never pod becomes Failed with the exit code', async () => {
+    expect((await k(['create', '-f', '-'], pod('job', { restartPolicy: 'Never', containers: [{ name: 'job', image: 'busybox' }] }))).stderr).toBe('');
+    await until('job Running', async () => (await k(['get', 'pod', 'job', '-o', 'jsonpath={.status.phase}'])).stdout === 'Running');
+    runtime.exitContainer(runtime.containersNamed('job')[0]!.id, 3);
+    await until('job Failed', async () => (await k(['get', 'pod', 'job', '-o', 'jsonpath={.status.phase}'])).stdout === 'Failed', 20_000);
+    const terminated = JSON.parse((await k(['get', 'pod', 'job', '-o', 'jsonpath={.status.containerStatuses[0].state.terminated}'])).stdout);
+    expect(terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
+  });
+
+  it('waits for a missing ConfigMap volume (FailedMount), then writes it into the pod directory and starts the pod', async () => {
+    const spec = {
+      containers: [{ name: 'app', image: 'busybox', volumeMounts: [{ name: 'cfg', mountPath: '/etc/app' }] }],
+      volumes: [{ name: 'cfg', configMap: { name: 'app-config' } }],
+    };
+    expect((await k(['create', '-f', '-'], pod('with-config', spec))).stderr).toBe('');
+    await until('a FailedMount event', async () => {
+      const r = await k(['get', 'events', '--field-selector', 'involvedObject.name=with-config,reason=FailedMount', '-o', 'jsonpath={.items[0].message}']);
+      return r.stdout === 'MountVolume.SetUp failed for volume "cfg" : configmap "app-config" not found';
+    });
+    expect((await k(['get', 'pod', 'with-config', '-o', 'jsonpath={.status.phase}'])).stdout).toBe('Pending');
+    await k(['create', 'configmap', 'app-config', '--from-literal=mode=blue']);
+    // The worker retries after its backoff period (10 s).
+    await until('with-config Running', async () => (await k(['get', 'pod', 'with-config', '-o', 'jsonpath={.status.phase}'])).stdout === 'Running', 20_000);
+    const uid = (await k(['get', 'pod', 'with-config', '-o', 'jsonpath={.metadata.uid}'])).stdout;
+    expect(readFileSync(join(dir, 'root/pods', uid, 'volumes/kubernetes.io~configmap/cfg/mode'), 'utf8')).toBe('blue');
+    const mounts = runtime.containersNamed('app')[0]!.config.mounts;
+    expect(mounts).toEqual([expect.objectContaining({ containerPath: '/etc/app', hostPath: join(dir, 'root/pods', uid, 'volumes/kubernetes.io~configmap/cfg') })]);
+  }, 40_000);
+
+  it('finishes a deletion: stops the containers, removes the pod from the apiserver and the runtime', async () => {
+    const uid = (await k(['get', 'pod', 'web', '-o', 'jsonpath={.metadata.uid}'])).stdout;
+    const del = await k(['delete', 'pod', 'web', '--timeout=30s']);
+    expect(del.stdout).toBe('pod "web" deleted\n');
+    expect((await k(['get', 'pod', 'web'])).stderr).toContain('pods "web" not found');
+    await until('sandbox removed', async () => ![...runtime.sandboxes.values()].some((s) => s.config.metadata.uid === uid), 10_000);
+    expect(runtime.containersNamed('web')).toHaveLength(0);
+  });
+});

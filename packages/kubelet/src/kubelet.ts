@@ -1,0 +1,395 @@
+// Counterpart of pkg/kubelet/kubelet.go (NewMainKubelet, Run, syncLoop) and pkg/kubelet/pleg/generic.go
+// (the relisting pod lifecycle event generator): the node's registration, status and Lease; its pods from a
+// watch filtered by spec.nodeName, each synced by a pod worker through the CRI runtime; a relist of the
+// runtime every second so that container state changes reach the pods' status; /healthz.
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { findResource, isForbidden, isNotFound, notFound, type KubeObject } from '@kubelab/api';
+import { delayOn, EventRecorder, loadKubeconfig, realClock, RestClient, SharedInformerFactory, type Clock, type Informer } from '@kubelab/client';
+import type { Component, Logger } from '@kubelab/component-base';
+import type { ConfigMap, Node, Pod, Secret, Service } from 'kubernetes-types/core/v1';
+import type { KubeletConfig } from './config.js';
+import { RemoteRuntime } from './cri/remote.js';
+import type { ImageService, RuntimeService } from './cri/runtime-service.js';
+import type { EnvSources } from './kuberuntime/env.js';
+import { getPodQOS } from './kuberuntime/qos.js';
+import { KubeGenericRuntimeManager, type PodSyncResult, type RuntimeManagerOptions } from './kuberuntime/runtime-manager.js';
+import type { RuntimePodStatus } from './kuberuntime/runtime-pod-status.js';
+import { parseResolvConf, POD_NAME_LABEL, POD_NAMESPACE_LABEL, POD_UID_LABEL, type DNSOptions, type ResolvConf } from './kuberuntime/sandbox-config.js';
+import { NodeLeaseController } from './nodelease/lease-controller.js';
+import { goArch, readMachineInfo } from './nodestatus/machine-info.js';
+import { NodeStatusManager } from './nodestatus/node-status-manager.js';
+import type { NodeIdentity, NodeStatusInputs } from './nodestatus/node-status.js';
+import { KubeletPodSyncer, PodWorkers } from './pod-workers.js';
+import { restPodStatusClient, StatusManager, type PodStatusClient } from './status/status-manager.js';
+import { VolumeManager } from './volumemanager/volume-manager.js';
+
+const PODS = findResource('', 'v1', 'pods')!;
+const NODES = findResource('', 'v1', 'nodes')!;
+const SERVICES = findResource('', 'v1', 'services')!;
+const CONFIGMAPS = findResource('', 'v1', 'configmaps')!;
+const SECRETS = findResource('', 'v1', 'secrets')!;
+
+/** Until the node is first Ready, its status is synced this often (upstream's fast status update at startup). */
+const FAST_STATUS_PERIOD_MS = 1000;
+
+export interface KubeletDeps {
+  logger: Logger;
+  /** Defaults to a client from --kubeconfig. */
+  client?: RestClient;
+  /** Default to the CRI client of --container-runtime-endpoint (both services on one channel). */
+  runtime?: RuntimeService;
+  images?: ImageService;
+  clock?: Clock;
+}
+
+export interface Kubelet extends Component {
+  /** The port /healthz listens on (after start; undefined with --healthz-port 0). */
+  healthzPort(): number | undefined;
+  /** The Node's spec.podCIDR once seen. */
+  podCIDR(): string | undefined;
+}
+
+/** The pod's cgroup parent with the cgroupfs driver: <root>/kubepods[/burstable|/besteffort]/pod<uid> (upstream's pod container manager). */
+export function podCgroupParent(cgroupRoot: string, pod: Pod): string {
+  const root = `${cgroupRoot.replace(/\/+$/, '')}/kubepods`;
+  const qos = getPodQOS(pod);
+  const uid = pod.metadata?.uid ?? '';
+  return qos === 'Guaranteed' ? `${root}/pod${uid}` : `${root}/${qos.toLowerCase()}/pod${uid}`;
+}
+
+/** A signature of what the runtime runs for each pod uid (sandbox and container ids with their states). */
+export async function relistRuntime(runtime: RuntimeService): Promise<Map<string, { signature: string; name: string; namespace: string }>> {
+  const [sandboxes, containers] = await Promise.all([runtime.listPodSandbox(), runtime.listContainers()]);
+  const pods = new Map<string, { parts: string[]; name: string; namespace: string }>();
+  const entry = (labels: Record<string, string>) => {
+    const uid = labels[POD_UID_LABEL];
+    if (!uid) return undefined;
+    let e = pods.get(uid);
+    if (!e) pods.set(uid, (e = { parts: [], name: labels[POD_NAME_LABEL] ?? '', namespace: labels[POD_NAMESPACE_LABEL] ?? '' }));
+    return e;
+  };
+  for (const s of sandboxes) entry(s.labels)?.parts.push(`s:${s.id}:${s.state}`);
+  for (const c of containers) entry(c.labels)?.parts.push(`c:${c.id}:${c.state}`);
+  return new Map([...pods].map(([uid, e]) => [uid, { signature: e.parts.sort().join(','), name: e.name, namespace: e.namespace }]));
+}
+
+/** The runtime manager with the pod's volumes set up before each sync and removed with the pod (upstream's WaitForAttachAndMount). */
+class VolumeMountingRuntimeManager extends KubeGenericRuntimeManager {
+  constructor(
+    private readonly options: RuntimeManagerOptions,
+    private readonly volumes: VolumeManager,
+  ) {
+    super({ ...options, volumePaths: (pod) => volumes.paths(pod) });
+  }
+
+  override async syncPod(pod: Pod, status: RuntimePodStatus, pullSecrets: Secret[] = []): Promise<PodSyncResult> {
+    try {
+      await this.volumes.mountPod(pod);
+    } catch (err) {
+      this.options.recorder.event(pod as KubeObject, 'Warning', 'FailedMount', (err as Error).message);
+      throw err;
+    }
+    return super.syncPod(pod, status, pullSecrets);
+  }
+
+  override async removePod(pod: Pod, status: RuntimePodStatus): Promise<void> {
+    await super.removePod(pod, status);
+    await this.volumes.unmountPod(pod.metadata?.uid ?? '');
+  }
+}
+
+function readResolvConf(path: string, logger: Logger): ResolvConf {
+  if (!path) return { servers: [], searches: [], options: [] };
+  try {
+    return parseResolvConf(readFileSync(path, 'utf8'));
+  } catch (err) {
+    logger.warn({ err: (err as Error).message, path }, 'Could not read resolv.conf; pods with dnsPolicy Default get no resolver');
+    return { servers: [], searches: [], options: [] };
+  }
+}
+
+export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps): Kubelet {
+  const { logger } = deps;
+  const clock = deps.clock ?? realClock;
+  const delay = delayOn(clock);
+  const client = deps.client ?? new RestClient({ ...loadKubeconfig(config.kubeconfig), userAgent: `kubelet/${config.nodeName}` });
+  const remote =
+    deps.runtime && deps.images ? undefined : new RemoteRuntime({ endpoint: config.containerRuntimeEndpoint, timeoutMs: config.runtimeRequestTimeoutMs });
+  const cri: RuntimeService = deps.runtime ?? remote!;
+  const imageService: ImageService = deps.images ?? remote!;
+  const machine = readMachineInfo(config.rootDir);
+  const nodeName = config.nodeName;
+
+  const identity: NodeIdentity = {
+    name: nodeName,
+    nodeIP: config.nodeIP,
+    hostname: nodeName,
+    labels: { 'kubernetes.io/arch': goArch(), ...config.nodeLabels },
+    taints: [...config.registerWithTaints],
+  };
+  let runtimeVersion = '';
+  const inputs = async (): Promise<NodeStatusInputs> => {
+    if (!runtimeVersion) {
+      const v = await cri.version();
+      runtimeVersion = `${v.runtimeName}://${v.runtimeVersion}`;
+    }
+    let runtime: NodeStatusInputs['runtime'];
+    try {
+      const st = await cri.status();
+      const cond = (type: string) => st.status?.conditions.find((c) => c.type === type);
+      const rt = cond('RuntimeReady');
+      const net = cond('NetworkReady');
+      runtime = {
+        runtimeReady: rt?.status === true,
+        networkReady: net?.status === true,
+        message: [rt?.status ? '' : rt?.message, net?.status ? '' : net?.message].filter(Boolean).join('; '),
+      };
+    } catch (err) {
+      runtime = { runtimeReady: false, networkReady: false, message: (err as Error).message };
+    }
+    const images = (await imageService.listImages().catch(() => []))
+      .map((i) => ({ names: [...i.repoTags, ...i.repoDigests], sizeBytes: i.size }))
+      .filter((i) => i.names.length)
+      .sort((a, b) => b.sizeBytes - a.sizeBytes);
+    return {
+      machine,
+      maxPods: config.maxPods,
+      reserved: { cpuMillis: 0, memoryBytes: 0, ephemeralStorageBytes: 0 },
+      containerRuntimeVersion: runtimeVersion,
+      runtime,
+      kubeletPort: config.port,
+      images,
+    };
+  };
+  const nodeStatus = new NodeStatusManager({
+    client, identity, inputs, updateFrequencyMs: config.nodeStatusUpdateFrequencyMs, reportFrequencyMs: config.nodeStatusReportFrequencyMs, clock, logger,
+  });
+  const lease = new NodeLeaseController({ client, nodeName, leaseDurationSeconds: config.nodeLeaseDurationSeconds, clock, logger });
+
+  const informers = new SharedInformerFactory(client, { logger, clock });
+  const pods: Informer<KubeObject & Pod> = informers.forResource(PODS, { fieldSelector: `spec.nodeName=${nodeName}` });
+  const services: Informer<KubeObject & Service> = informers.forResource(SERVICES);
+  const nodes: Informer<KubeObject & Node> = informers.forResource(NODES, { fieldSelector: `metadata.name=${nodeName}` });
+
+  const getOptional = async <T>(info: typeof CONFIGMAPS, ns: string, name: string): Promise<T | undefined> => {
+    try {
+      return (await client.resource(info, ns).get(name)) as T;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  };
+  const envSources: EnvSources = {
+    getConfigMap: (ns, name) => getOptional<ConfigMap>(CONFIGMAPS, ns, name),
+    getSecret: (ns, name) => getOptional<Secret>(SECRETS, ns, name),
+    listServices: async (ns) => [...services.lister.list(ns), ...(ns === 'default' ? [] : services.lister.list('default'))],
+  };
+  const dns: DNSOptions & { podLogsRootDirectory: string } = {
+    clusterDNS: [...config.clusterDNS],
+    clusterDomain: config.clusterDomain,
+    hostResolvConf: readResolvConf(config.resolvConf, logger),
+    // Passed through to the sandbox config (SandboxConfigOptions extends DNSOptions).
+    podLogsRootDirectory: config.podLogsDir,
+  };
+  const recorder = new EventRecorder({
+    client, component: 'kubelet', instance: nodeName, clock,
+    onError: (err, reason) => logger.debug({ err: (err as Error).message, reason }, 'Could not write event'),
+  });
+  const podByUID = (uid: string) => pods.store.list().find((p) => p.metadata.uid === uid);
+  // The Node authorizer answers 403 (no relationship) for a pod that is no longer bound to this node, i.e.
+  // deleted: the status manager treats that as the pod being gone, as upstream's does with its 404.
+  const rest = restPodStatusClient(client);
+  const gone = (err: unknown, uid: string, name: string) =>
+    isForbidden(err) && !podByUID(uid) ? notFound({ group: '', resource: 'pods' }, name) : err;
+  const podStatusClient: PodStatusClient = {
+    patchStatus: (ns, name, patch) =>
+      rest.patchStatus(ns, name, patch).catch((err) => {
+        throw gone(err, String((patch.metadata as { uid?: string } | undefined)?.uid ?? ''), name);
+      }),
+    deletePod: (ns, name, uid) =>
+      rest.deletePod(ns, name, uid).catch((err) => {
+        throw gone(err, uid, name);
+      }),
+  };
+  const statusManager = new StatusManager({ client: podStatusClient, clock, logger });
+  const volumes = new VolumeManager({ client, rootDir: config.rootDir, logger });
+  const runtimeManager = new VolumeMountingRuntimeManager({
+    runtime: cri,
+    images: imageService,
+    recorder: { event: (obj, type, reason, message) => recorder.event({ apiVersion: 'v1', kind: 'Pod', ...obj }, type, reason, message) },
+    envSources,
+    dns,
+    nodeName,
+    hostIPs: [config.nodeIP],
+    memoryCapacity: machine.memoryCapacityBytes,
+    cgroupParent: (pod) => podCgroupParent(config.cgroupRoot, pod),
+    clock,
+    logger,
+  }, volumes);
+  const syncer = new KubeletPodSyncer({
+    runtimeManager,
+    statusManager,
+    hostIPs: [config.nodeIP],
+    pullSecrets: async (pod) => {
+      const out: Secret[] = [];
+      for (const ref of pod.spec?.imagePullSecrets ?? []) {
+        const s = ref.name ? await getOptional<Secret>(SECRETS, pod.metadata?.namespace ?? '', ref.name).catch(() => undefined) : undefined;
+        if (s) out.push(s);
+      }
+      return out;
+    },
+    clock,
+  });
+  const podWorkers = new PodWorkers({ syncer, clock, logger, resyncIntervalMs: config.syncFrequencyMs });
+  /** Pod uids handed to a worker, so that finished workers are forgotten. */
+  const known = new Map<string, Pod>();
+  /** Pods the runtime runs that the apiserver does not know (deleted while the kubelet was away): killed and removed. */
+  const orphansInFlight = new Set<string>();
+  const removeOrphan = async (uid: string, name: string, namespace: string) => {
+    const orphan: Pod = { metadata: { uid, name, namespace }, spec: { containers: [], terminationGracePeriodSeconds: 0 } };
+    orphansInFlight.add(uid);
+    try {
+      logger.info({ pod: `${namespace}/${name}`, podUID: uid }, 'Removing orphaned pod from the runtime');
+      const status = await runtimeManager.getPodStatus(orphan);
+      await runtimeManager.killPod(orphan, status, 0);
+      await runtimeManager.removePod(orphan, await runtimeManager.getPodStatus(orphan));
+    } catch (err) {
+      logger.warn({ err: (err as Error).message, podUID: uid }, 'Failed to remove orphaned pod');
+    } finally {
+      orphansInFlight.delete(uid);
+    }
+  };
+  const podUpdate = (pod: Pod, kill = false) => {
+    const uid = pod.metadata?.uid ?? '';
+    known.set(uid, pod);
+    podWorkers.updatePod(pod, kill ? { kill: true } : {});
+  };
+  pods.addEventHandler({
+    onAdd: (pod) => podUpdate(pod),
+    onUpdate: (_old, pod) => podUpdate(pod),
+    onDelete: (pod) => podUpdate(pod, true),
+  });
+
+  let abort: AbortController | undefined;
+  const loops: Promise<void>[] = [];
+  let healthz: Server | undefined;
+  let cidr: string | undefined;
+  let nodeReady = false;
+  let cidrPending: Promise<void> | undefined;
+
+  /** Upstream's updatePodCIDR: the runtime learns the node's pod range (from the node informer). */
+  const onNode = (node: Node) => {
+    nodeReady = node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    const podCIDR = node.spec?.podCIDR;
+    if (!podCIDR || podCIDR === cidr || cidrPending) return;
+    cidrPending = cri.updateRuntimeConfig(podCIDR).then(
+      () => {
+        cidr = podCIDR;
+        logger.info({ podCIDR }, 'Updated Pod CIDR');
+      },
+      (err) => logger.warn({ err: (err as Error).message, podCIDR }, 'Failed to update the runtime with the Pod CIDR, will retry'),
+    ).finally(() => {
+      cidrPending = undefined;
+      const latest = nodes.store.list()[0];
+      if (latest && latest.spec?.podCIDR !== cidr) setTimeout(() => onNode(latest), 1000).unref();
+    });
+  };
+  nodes.addEventHandler({ onAdd: (n) => onNode(n), onUpdate: (_old, n) => onNode(n) });
+
+  /** Registration, then the node status every update period (every second until the node is first Ready). */
+  const statusLoop = async (signal: AbortSignal) => {
+    await nodeStatus.register(signal);
+    while (!signal.aborted) {
+      try {
+        await nodeStatus.syncNodeStatus();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message, node: nodeName }, 'Error updating node status, will retry');
+      }
+      await delay(nodeReady ? config.nodeStatusUpdateFrequencyMs : Math.min(FAST_STATUS_PERIOD_MS, config.nodeStatusUpdateFrequencyMs), signal);
+    }
+  };
+
+  /** The PLEG: pods whose sandboxes or containers changed get a sync; pods the runtime runs that the apiserver no longer has are killed. */
+  const relistLoop = async (signal: AbortSignal) => {
+    let previous = new Map<string, string>();
+    while (!signal.aborted) {
+      try {
+        const current = await relistRuntime(cri);
+        const next = new Map<string, string>();
+        for (const [uid, e] of current) {
+          next.set(uid, e.signature);
+          if (previous.get(uid) === e.signature) continue;
+          const pod = podByUID(uid);
+          if (pod) podUpdate(pod);
+          else if (!known.has(uid) && !orphansInFlight.has(uid)) void removeOrphan(uid, e.name, e.namespace);
+        }
+        for (const uid of previous.keys()) {
+          if (!current.has(uid)) {
+            const pod = podByUID(uid);
+            if (pod) podUpdate(pod);
+          }
+        }
+        previous = next;
+        for (const uid of [...known.keys()]) {
+          if (podWorkers.state(uid) === 'terminated' && !current.has(uid) && !podByUID(uid)) {
+            podWorkers.forget(uid);
+            statusManager.removePod(uid);
+            known.delete(uid);
+          }
+        }
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'GenericPLEG: Unable to retrieve pods');
+      }
+      await delay(config.relistPeriodMs, signal);
+    }
+  };
+
+  const serveHealthz = async () => {
+    if (!config.healthzPort) return;
+    healthz = createServer((req, res) => {
+      const ok = req.url === '/healthz' || req.url?.startsWith('/healthz?');
+      res.writeHead(ok ? 200 : 404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(ok ? 'ok' : '404 page not found\n');
+    });
+    await new Promise<void>((resolve, reject) => {
+      healthz!.once('error', reject);
+      healthz!.listen(config.healthzPort, config.healthzBindAddress, () => resolve());
+    });
+  };
+
+  return {
+    healthzPort: () => (healthz?.address() as AddressInfo | null)?.port,
+    podCIDR: () => cidr,
+    async start() {
+      const v = await cri.version();
+      logger.info({ runtime: `${v.runtimeName}://${v.runtimeVersion}`, node: nodeName, nodeIP: config.nodeIP }, 'Container runtime initialized');
+      await serveHealthz();
+      abort = new AbortController();
+      const signal = abort.signal;
+      loops.push(statusLoop(signal));
+      loops.push(lease.run(signal));
+      informers.start();
+      loops.push(
+        (async () => {
+          if (!(await informers.waitForCacheSync(signal))) return;
+          logger.info({ node: nodeName }, 'Starting kubelet main sync loop');
+          await relistLoop(signal);
+        })(),
+      );
+    },
+    async stop() {
+      if (!abort) return;
+      abort.abort();
+      abort = undefined;
+      await Promise.allSettled(loops);
+      await informers.shutdown();
+      await recorder.flush();
+      await new Promise<void>((resolve) => (healthz ? healthz.close(() => resolve()) : resolve()));
+      healthz = undefined;
+      remote?.close();
+      if (!deps.client) client.close();
+    },
+  };
+}

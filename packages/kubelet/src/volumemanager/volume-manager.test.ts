@@ -1,0 +1,86 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { notFound } from '@kubelab/api';
+import type { RestClient } from '@kubelab/client';
+import type { Pod } from 'kubernetes-types/core/v1';
+import { MountError, VolumeManager } from './volume-manager.js';
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** A client with one ConfigMap and a TokenRequest endpoint that records its requests. */
+function fakeClient(requests: { path: string; body: unknown }[]): RestClient {
+  return {
+    resource: (info: { resource: string }, ns: string) => ({
+      get: async (name: string) => {
+        if (info.resource === 'configmaps' && ns === 'shop' && name === 'kube-root-ca.crt') return { data: { 'ca.crt': 'CA PEM' } };
+        throw notFound({ group: '', resource: info.resource }, name);
+      },
+    }),
+    request: async (opts: { path: string; body: unknown }) => {
+      requests.push(opts);
+      return { status: { token: `token-${requests.length}` } };
+    },
+  } as unknown as RestClient;
+}
+
+function pod(volumes: NonNullable<Pod['spec']>['volumes']): Pod {
+  return { metadata: { name: 'web', namespace: 'shop', uid: 'u1', labels: { app: 'web' } }, spec: { serviceAccountName: 'builder', containers: [], volumes } };
+}
+
+describe('VolumeManager', () => {
+  it("writes the service account volume (token, CA, namespace), emptyDir and downward API, and removes them with the pod", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'kubelet-vol-'));
+    dirs.push(root);
+    const requests: { path: string; body: unknown }[] = [];
+    const vm = new VolumeManager({ client: fakeClient(requests), rootDir: root });
+    const p = pod([
+      {
+        name: 'kube-api-access-x',
+        projected: {
+          defaultMode: 0o644,
+          sources: [
+            { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+            { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+            { downwardAPI: { items: [{ path: 'namespace', fieldRef: { fieldPath: 'metadata.namespace' } }] } },
+          ],
+        },
+      },
+      { name: 'scratch', emptyDir: {} },
+      { name: 'info', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
+    ]);
+    await vm.mountPod(p);
+    const paths = vm.paths(p);
+    const sa = paths.get('kube-api-access-x')!;
+    expect(sa).toBe(join(root, 'pods/u1/volumes/kubernetes.io~projected/kube-api-access-x'));
+    expect(readFileSync(join(sa, 'token'), 'utf8')).toBe('token-1');
+    expect(readFileSync(join(sa, 'ca.crt'), 'utf8')).toBe('CA PEM');
+    expect(readFileSync(join(sa, 'namespace'), 'utf8')).toBe('shop');
+    expect(statSync(join(sa, 'token')).mode & 0o777).toBe(0o644);
+    expect(requests[0]).toMatchObject({
+      path: '/api/v1/namespaces/shop/serviceaccounts/builder/token',
+      body: { kind: 'TokenRequest', spec: { expirationSeconds: 3607, boundObjectRef: { kind: 'Pod', name: 'web', uid: 'u1' } } },
+    });
+    expect(existsSync(paths.get('scratch')!)).toBe(true);
+    expect(readFileSync(join(paths.get('info')!, 'labels'), 'utf8')).toBe('app="web"');
+
+    // A second sync reuses the token until 80% of its lifetime passed.
+    await vm.mountPod(p);
+    expect(requests).toHaveLength(1);
+
+    await vm.unmountPod('u1');
+    expect(existsSync(join(root, 'pods/u1'))).toBe(false);
+    expect(vm.paths(p).size).toBe(0);
+  });
+
+  it('fails the mount when a ConfigMap the pod needs does not exist, unless it is optional', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'kubelet-vol-'));
+    dirs.push(root);
+    const vm = new VolumeManager({ client: fakeClient([]), rootDir: root });
+    const missing = pod([{ name: 'cfg', configMap: { name: 'missing' } }]);
+    await expect(vm.mountPod(missing)).rejects.toThrow(new MountError('MountVolume.SetUp failed for volume "cfg" : configmap "missing" not found'));
+    await vm.mountPod(pod([{ name: 'cfg', configMap: { name: 'missing', optional: true } }]));
+  });
+});
