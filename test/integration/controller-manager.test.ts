@@ -234,8 +234,15 @@ describe('kube-controller-manager', () => {
       const l = await list();
       return l.length === 2 && !l.some((p) => p.metadata.name === first[0]!.metadata.name);
     });
-    // Scale to 3 with an orphan already there: it is adopted instead of a new pod being created.
-    await client.resource(pods, ns).create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'stray', labels: { app: 'fe' } }, spec: { containers: [{ name: 'c', image: 'x' }] } });
+    // Scale to 3 with an orphan already there: it is adopted. The orphan is bound to a node so that, should the
+    // ReplicaSet see it before the scale-up (3 pods for 2 replicas), the pod it deletes is an unscheduled one, as
+    // upstream ranks them, and never the orphan.
+    await client.resource(pods, ns).create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'stray', labels: { app: 'fe' } },
+      spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }] },
+    });
     await rc.patch('fe', { spec: { replicas: 3 } }, 'merge');
     const adopted = await until('adopted', async () => {
       const p = await client.resource(pods, ns).get('stray');
