@@ -4,7 +4,8 @@ import { startEtcd, type EtcdInstance } from '../../../../test/fixtures/etcd.js'
 import { Cacher, type CacherOptions } from './cacher.js';
 import { EtcdStorage } from './etcd.js';
 import { createStorage } from './index.js';
-import { StorageError, type Watcher } from './interface.js';
+import { StorageError } from './interface.js';
+import { nextEvents } from '../../../../test/fixtures/storage-contract.js';
 
 let etcd: EtcdInstance;
 const cleanups: Array<() => Promise<void>> = [];
@@ -32,22 +33,6 @@ async function newCacher(opts: Partial<CacherOptions> = {}): Promise<{ cacher: C
 
 function pod(name: string, extra: Partial<KubeObject> = {}): KubeObject {
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, ...extra };
-}
-
-async function nextEvents(w: Watcher, n: number, timeoutMs = 5000): Promise<WatchEvent[]> {
-  const out: WatchEvent[] = [];
-  const it = w[Symbol.asyncIterator]();
-  const deadline = Date.now() + timeoutMs;
-  while (out.length < n) {
-    const r = await Promise.race([
-      it.next(),
-      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()))),
-    ]);
-    if (r === 'timeout') throw new Error(`timed out after ${out.length}/${n} events: ${JSON.stringify(out.map((e) => e.type))}`);
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
 }
 
 describe('Cacher lists', () => {
