@@ -186,12 +186,10 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
     getSecret: (ns, name) => getOptional<Secret>(SECRETS, ns, name),
     listServices: async (ns) => [...services.lister.list(ns), ...(ns === 'default' ? [] : services.lister.list('default'))],
   };
-  const dns: DNSOptions & { podLogsRootDirectory: string } = {
+  const dns: DNSOptions = {
     clusterDNS: [...config.clusterDNS],
     clusterDomain: config.clusterDomain,
     hostResolvConf: readResolvConf(config.resolvConf, logger),
-    // Passed through to the sandbox config (SandboxConfigOptions extends DNSOptions).
-    podLogsRootDirectory: config.podLogsDir,
   };
   const recorder = new EventRecorder({
     client, component: 'kubelet', instance: nodeName, clock,
@@ -221,6 +219,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
     recorder: { event: (obj, type, reason, message) => recorder.event({ apiVersion: 'v1', kind: 'Pod', ...obj }, type, reason, message) },
     envSources,
     dns,
+    podLogsRootDirectory: config.podLogsDir,
     nodeName,
     hostIPs: [config.nodeIP],
     memoryCapacity: machine.memoryCapacityBytes,

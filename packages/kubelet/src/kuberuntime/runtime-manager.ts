@@ -54,6 +54,8 @@ export interface RuntimeManagerOptions {
   nodeAllocatable?: Record<string, string>;
   /** The pod's cgroup parent (e.g. /kubepods/burstable/pod<uid>). */
   cgroupParent?: (pod: Pod) => string | undefined;
+  /** Where pod log directories go (default /var/log/pods, as upstream's podLogsDir). */
+  podLogsRootDirectory?: string;
   /** Volume name -> host path of the pod's mounted volumes (from the volume manager). */
   volumePaths?: (pod: Pod) => ReadonlyMap<string, string>;
   reasonCache?: ReasonCache;
@@ -168,7 +170,12 @@ export class KubeGenericRuntimeManager {
   }
 
   private sandboxConfig(pod: Pod, attempt: number): PodSandboxConfig {
-    return generatePodSandboxConfig(pod, { ...this.opts.dns, attempt, cgroupParent: this.opts.cgroupParent?.(pod) });
+    return generatePodSandboxConfig(pod, {
+      ...this.opts.dns,
+      attempt,
+      cgroupParent: this.opts.cgroupParent?.(pod),
+      podLogsRootDirectory: this.opts.podLogsRootDirectory,
+    });
   }
 
   /** Brings the pod's sandbox and containers to its spec: kill what must go, then start what must run. */
