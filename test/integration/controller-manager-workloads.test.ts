@@ -36,6 +36,7 @@ beforeAll(async () => {
   const config = validate({
     ...defaults(),
     leaderElect: false,
+    securePort: 0,
     controllers: ['job-controller', 'ttl-after-finished-controller', 'cronjob-controller', 'statefulset-controller', 'daemonset-controller', 'garbage-collector-controller', 'serviceaccount-controller'],
   });
   cm = createControllerManager(config, { client: new RestClient(loadKubeconfig(api.kubeconfig)), logger: process.env.WL_DEBUG ? createLogger("kcm", "debug") : silentLogger(), clock: shiftedClock });

@@ -29,7 +29,7 @@ beforeAll(async () => {
   etcd = await startEtcd();
   api = await startApiServer({ etcdEndpoint: etcd.endpoint });
   client = new RestClient(loadKubeconfig(api.kubeconfig));
-  const config = validate({ ...defaults(), leaderElect: false, rootCAFile: join(api.pkiDir, 'ca.crt') });
+  const config = validate({ ...defaults(), leaderElect: false, securePort: 0, rootCAFile: join(api.pkiDir, 'ca.crt') });
   cm = createControllerManager(config, { client: new RestClient(loadKubeconfig(api.kubeconfig)), logger: silentLogger() });
   await cm.start();
 });

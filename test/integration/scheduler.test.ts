@@ -103,7 +103,8 @@ describe('kube-scheduler', () => {
       const list = await client.resource(EVENTS, 'default').list({ fieldSelector: 'involvedObject.name=big' });
       return list.items.find((e) => e.reason === 'FailedScheduling');
     }, 'FailedScheduling event');
-    expect(ev).toMatchObject({ type: 'Warning', message: expected, source: { component: 'default-scheduler' } });
+    // The scheduler records events.k8s.io/v1 Events (as upstream); read as core/v1 they carry reportingComponent.
+    expect(ev).toMatchObject({ type: 'Warning', message: expected, reportingComponent: 'default-scheduler' });
 
     await createNode(node('big-1', { cpu: '8' }));
     expect(await nodeOf('big')).toBe('big-1');

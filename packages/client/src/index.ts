@@ -11,3 +11,4 @@ export * from './informer.js';
 export * from './workqueue.js';
 export * from './leader-election.js';
 export * from './events.js';
+export * from './events-v1.js';

@@ -1,7 +1,7 @@
 // What every controller's start function gets and returns (upstream's cmd/kube-controller-manager
 // ControllerContext and InitFunc). Each controller's `<name>/start.ts` exports its StartFunc;
 // controllers.ts only maps names to them.
-import type { Clock, Logger, RestClient, SharedInformerFactory } from '@kubelab/client';
+import type { Clock, EventBroadcaster, Logger, RestClient, SharedInformerFactory } from '@kubelab/client';
 import type { ControllerManagerConfig } from './config.js';
 import type { RunnableController } from './controller-utils.js';
 
@@ -11,6 +11,8 @@ export interface ControllerContext {
   config: Readonly<ControllerManagerConfig>;
   clock: Clock;
   logger: Logger & { child?(b: object): Logger };
+  /** Writes the core/v1 Events of every controller; each takes a recorder named after itself (newRecorder). */
+  eventBroadcaster: EventBroadcaster;
   /** The CA bundle read from --root-ca-file, if given. */
   rootCA?: string;
 }

@@ -2,6 +2,7 @@
 // (with --leader-elect) a Lease in kube-system so that only one instance acts at a time.
 import { readFileSync } from 'node:fs';
 import {
+  EventBroadcaster,
   loadKubeconfig,
   realClock,
   RestClient,
@@ -76,7 +77,12 @@ export function createControllerManager(config: Readonly<ControllerManagerConfig
     // Upstream's ResyncPeriod: a random period in [--min-resync-period, 2 x --min-resync-period).
     const resyncPeriodMs = config.minResyncPeriodMs * (1 + Math.random());
     const informers = new SharedInformerFactory(client, { logger, clock, resyncPeriodMs });
-    const ctx: ControllerContext = { client, informers, config, clock, logger, rootCA };
+    const eventBroadcaster = new EventBroadcaster({
+      client,
+      clock,
+      onError: (err, event) => logger.debug?.({ err: (err as Error).message, reason: event.reason }, 'Failed to record event'),
+    });
+    const ctx: ControllerContext = { client, informers, config, clock, logger, rootCA, eventBroadcaster };
     const started: Array<{ name: string; run: () => Promise<void> }> = [];
     for (const [name, start] of Object.entries(CONTROLLERS)) {
       if (!isControllerEnabled(name, config.controllers)) {
@@ -90,14 +96,15 @@ export function createControllerManager(config: Readonly<ControllerManagerConfig
     }
     informers.start();
     const synced = await informers.waitForCacheSync(signal);
-    if (!synced) {
-      await informers.shutdown();
-      return;
+    if (synced) {
+      runningNames = started.map((s) => s.name);
+      await Promise.all(started.map((s) => s.run().catch((err) => logger.error({ err, controller: s.name }, 'Controller failed'))));
+      runningNames = [];
     }
-    runningNames = started.map((s) => s.name);
-    await Promise.all(started.map((s) => s.run().catch((err) => logger.error({ err, controller: s.name }, 'Controller failed'))));
-    runningNames = [];
     await informers.shutdown();
+    // Events already recorded are written; failed writes are not retried any more.
+    eventBroadcaster.shutdown();
+    await eventBroadcaster.flush();
   };
 
   const startRunning = (): void => {

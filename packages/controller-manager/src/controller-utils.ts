@@ -1,8 +1,8 @@
 // Machinery every controller shares (upstream's pkg/controller/controller_utils.go in spirit):
 // controllerRefs, expectations, pod predicates and ranking, the pod-creating side effect behind an
-// interface, an event recorder, and the queue runner.
+// interface, and the queue runner. Events are recorded through @kubelab/client's EventRecorder.
 import { findResource, isNotFound, type KubeObject, type ResourceInfo, rfc3339 } from '@kubelab/api';
-import { EventRecorder as ClientEventRecorder, runWorkers, type Clock, type Logger, type RestClient, type WorkQueue } from '@kubelab/client';
+import { runWorkers, type Clock, type EventRecorder, type Logger, type RestClient, type WorkQueue } from '@kubelab/client';
 import type { Pod, PodTemplateSpec } from 'kubernetes-types/core/v1';
 import type { OwnerReference } from 'kubernetes-types/meta/v1';
 import { instrumentQueue } from './metrics.js';
@@ -10,7 +10,6 @@ import { instrumentQueue } from './metrics.js';
 export const POD_DELETION_COST_ANNOTATION = 'controller.kubernetes.io/pod-deletion-cost';
 
 export const PODS = findResource('', 'v1', 'pods')!;
-export const EVENTS = findResource('', 'v1', 'events')!;
 
 /** The owner reference with controller=true, if any. */
 export function getControllerOf(obj: KubeObject | undefined): OwnerReference | undefined {
@@ -155,42 +154,6 @@ export class ControllerExpectations {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Events
-
-export type EventType = 'Normal' | 'Warning';
-
-export interface EventRecorder {
-  event(obj: KubeObject, type: EventType, reason: string, message: string): void;
-}
-
-/** Writes core/v1 Events through @kubelab/client's EventRecorder (fire and forget, repeats folded). */
-export class ApiEventRecorder implements EventRecorder {
-  private readonly recorder: ClientEventRecorder;
-
-  constructor(opts: { client: RestClient; component: string; clock: Clock; logger?: Logger; host?: string }) {
-    this.recorder = new ClientEventRecorder({
-      client: opts.client,
-      component: opts.component,
-      clock: opts.clock,
-      instance: opts.host,
-      onError: (err, reason) => opts.logger?.debug?.({ err: (err as Error).message, reason }, 'Failed to record event'),
-    });
-  }
-
-  event(obj: KubeObject, type: EventType, reason: string, message: string): void {
-    this.recorder.event(obj, type, reason, message);
-  }
-}
-
-/** Collects events as `Type Reason Message` strings (client-go's FakeRecorder). */
-export class FakeRecorder implements EventRecorder {
-  readonly events: string[] = [];
-  event(_obj: KubeObject, type: EventType, reason: string, message: string): void {
-    this.events.push(`${type} ${reason} ${message}`);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Pod control
 
 /** The side effects a pod-owning controller has on pods (upstream's PodControlInterface). */
@@ -230,10 +193,10 @@ export class RealPodControl implements PodControl {
     if (!Object.keys(pod.metadata!.labels!).length) throw new Error('unable to create pods, no labels');
     try {
       const created = (await this.client.resource(PODS, namespace).create(pod as KubeObject)) as Pod;
-      this.recorder.event(owner, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata!.name}`);
+      this.recorder.eventf(owner, 'Normal', 'SuccessfulCreate', 'Created pod: %v', created.metadata!.name);
       return created;
     } catch (err) {
-      this.recorder.event(owner, 'Warning', 'FailedCreate', `Error creating: ${(err as Error).message}`);
+      this.recorder.eventf(owner, 'Warning', 'FailedCreate', 'Error creating: %v', (err as Error).message);
       throw err;
     }
   }
@@ -243,10 +206,10 @@ export class RealPodControl implements PodControl {
       await this.client.resource(PODS, namespace).delete(name);
     } catch (err) {
       if (isNotFound(err)) throw err;
-      this.recorder.event(owner, 'Warning', 'FailedDelete', `Error deleting: ${(err as Error).message}`);
+      this.recorder.eventf(owner, 'Warning', 'FailedDelete', 'Error deleting: %v', (err as Error).message);
       throw err;
     }
-    this.recorder.event(owner, 'Normal', 'SuccessfulDelete', `Deleted pod: ${name}`);
+    this.recorder.eventf(owner, 'Normal', 'SuccessfulDelete', 'Deleted pod: %v', name);
   }
 
   async patchPod(namespace: string, name: string, patch: object): Promise<Pod> {

@@ -4,7 +4,6 @@ export * from './scheduler.js';
 export * from './scheduling-queue.js';
 export * from './cache.js';
 export * from './metrics.js';
-export * from './events.js';
 export * from './framework/status.js';
 export * from './framework/interface.js';
 export * from './framework/node-info.js';

@@ -3,12 +3,11 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { notFound, type KubeObject, type ResourceInfo } from '@kubelab/api';
-import { FakeClock, Watch, flushMicrotasks, type RestClient } from '@kubelab/client';
+import { FakeClock, FakeEventsV1Recorder, Watch, flushMicrotasks, type RestClient } from '@kubelab/client';
 import type { Node, Pod } from 'kubernetes-types/core/v1';
 import { defaults, validate } from './config.js';
-import type { EventSink } from './events.js';
 import { makeNode, makePod } from './framework/testing.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, truncateMessage } from './scheduler.js';
 
 interface Call {
   method: string;
@@ -109,15 +108,13 @@ class FakeApi {
   }
 }
 
-/** Records FailedScheduling and Scheduled events by pod name. */
-class Events implements EventSink {
-  readonly emitted: Array<{ pod: string; reason: string }> = [];
-  emit(pod: Pod, _type: string, reason: string): void {
-    this.emitted.push({ pod: pod.metadata!.name!, reason });
+/** Counts FailedScheduling events by pod name. */
+class Events extends FakeEventsV1Recorder {
+  about(name: string): string[] {
+    return this.events.filter((_, i) => this.regarding[i]!.metadata.name === name);
   }
-  async flush(): Promise<void> {}
   attempts(name: string): number {
-    return this.emitted.filter((e) => e.pod === name && e.reason === 'FailedScheduling').length;
+    return this.about(name).filter((e) => e.startsWith('Warning FailedScheduling ')).length;
   }
 }
 
@@ -130,7 +127,7 @@ afterEach(async () => {
 });
 
 async function startWith(api: FakeApi, clock: FakeClock, events: Events): Promise<Scheduler> {
-  const s = new Scheduler(validate({ ...defaults(), securePort: 0, leaderElect: false }), { client: api.client(), clock, events });
+  const s = new Scheduler(validate({ ...defaults(), securePort: 0, leaderElect: false }), { client: api.client(), clock, eventRecorder: events });
   await s.start();
   return s;
 }
@@ -252,7 +249,19 @@ describe('Scheduler and deleted pods', () => {
     await flushMicrotasks();
     expect(api.callsFor('gone', 'binding')).toHaveLength(1);
     expect(api.callsFor('gone', 'status')).toHaveLength(0);
-    expect(events.emitted.filter((e) => e.pod === 'gone')).toEqual([]);
+    expect(events.about('gone')).toEqual([]);
     expect(scheduler.queue.has('default/gone')).toBe(false);
+  });
+});
+
+describe('truncateMessage', () => {
+  it('keeps a FailedScheduling note within the 1024 characters events.k8s.io allows', () => {
+    const short = '0/3 nodes are available: 3 Insufficient cpu.';
+    expect(truncateMessage(short)).toBe(short);
+    const long = `0/500 nodes are available: ${'1 node(s) had untolerated taint {x: y}, '.repeat(40)}`;
+    const t = truncateMessage(long);
+    expect(t).toHaveLength(1024);
+    expect(t.endsWith(' ...')).toBe(true);
+    expect(long.startsWith(t.slice(0, -4))).toBe(true);
   });
 });

@@ -5,17 +5,18 @@
 import { findResource, isNotFound, rfc3339, type KubeObject } from '@kubelab/api';
 import { runLeaderElected, serveComponent, silentLogger, type ComponentServer, type LeaderElected, type Logger } from '@kubelab/component-base';
 import {
+  EventsV1Broadcaster,
   RestClient,
   SharedInformerFactory,
   loadKubeconfig,
   realClock,
   type Clock,
+  type EventsV1Recorder,
   type Informer,
 } from '@kubelab/client';
 import type { Namespace, Node, Pod, PodCondition } from 'kubernetes-types/core/v1';
 import { SchedulerCache, podKey } from './cache.js';
 import type { SchedulerConfig } from './config.js';
-import { EventRecorder, type EventSink } from './events.js';
 import { FitError } from './framework/fit-error.js';
 import { CycleState, type ClusterEvent } from './framework/interface.js';
 import { PodInfo } from './framework/node-info.js';
@@ -39,11 +40,25 @@ export interface SchedulerOptions {
   clock?: Clock;
   logger?: Logger;
   random?: () => number;
-  events?: EventSink;
+  /** Records every profile's events (default: events.k8s.io Events, one recorder per profile, as upstream). */
+  eventRecorder?: EventsV1Recorder;
   /** Concurrent binding requests (upstream binds every pod in its own goroutine). */
   bindingParallelism?: number;
   /** Called when the lease is lost after leading (a process exits then, as upstream). */
   onLeadershipLost?: () => void;
+}
+
+/** A pod as an object events can refer to (informer objects may lack apiVersion and kind). */
+const podObject = (pod: Pod): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', ...pod }) as KubeObject;
+
+/** events.k8s.io's limit on a note (validation.NoteLengthLimit). */
+const NOTE_LENGTH_LIMIT = 1024;
+
+/** Shortens a message to the note limit, ending in " ..." (upstream's truncateMessage). */
+export function truncateMessage(message: string): string {
+  if (message.length <= NOTE_LENGTH_LIMIT) return message;
+  const suffix = ' ...';
+  return message.slice(0, NOTE_LENGTH_LIMIT - suffix.length) + suffix;
 }
 
 function isAssigned(pod: Pod): boolean {
@@ -89,7 +104,9 @@ export class Scheduler {
   readonly frameworks = new Map<string, Framework>();
   private readonly clock: Clock;
   private readonly log: Logger;
-  private readonly events: EventSink;
+  private readonly eventBroadcaster?: EventsV1Broadcaster;
+  /** The event recorder of each profile (reportingController: its schedulerName). */
+  private readonly recorders = new Map<string, EventsV1Recorder>();
   private readonly binder: Limiter;
   /** PodScheduled conditions and decision records: coalesced per pod, dropped when the pod goes. */
   private readonly writes: KeyedWrites;
@@ -112,20 +129,20 @@ export class Scheduler {
     this.client =
       opts.client ??
       new RestClient({ ...loadKubeconfig(config.kubeconfig), qps: config.kubeAPIQPS, burst: config.kubeAPIBurst, userAgent: 'kube-scheduler' });
-    this.events =
-      opts.events ??
-      new EventRecorder(this.client, {
-        component: 'default-scheduler',
-        instance: config.identity,
+    if (!opts.eventRecorder) {
+      this.eventBroadcaster = new EventsV1Broadcaster({
+        client: this.client,
         clock: this.clock,
         onError: (err) => this.log.warn({ err: (err as Error).message }, 'Failed to write event'),
       });
+    }
     this.binder = new Limiter(opts.bindingParallelism ?? 64);
     this.writes = new KeyedWrites(this.writer, (err, pod) => {
       if (isNotFound(err)) this.log.debug?.({ pod }, 'Pod is gone; dropped a write about it');
       else this.log.warn({ pod, err: (err as Error).message }, 'Error updating pod');
     });
     for (const profile of config.profiles) {
+      this.recorders.set(profile.schedulerName, opts.eventRecorder ?? this.eventBroadcaster!.newRecorder(profile.schedulerName));
       const { plugins, weights } = buildPlugins(profile, {
         preemption: () => this.preemptionHandle(this.frameworks.get(profile.schedulerName)!),
       });
@@ -149,13 +166,18 @@ export class Scheduler {
     return this.frameworks.get(pod.spec?.schedulerName ?? 'default-scheduler');
   }
 
+  /** The event recorder of the pod's profile (pods of unknown profiles are never tried). */
+  private recorderFor(pod: Pod): EventsV1Recorder | undefined {
+    return this.recorders.get(pod.spec?.schedulerName ?? 'default-scheduler');
+  }
+
   private preemptionHandle(fwk: Framework): PreemptionHandle {
     return {
       runFilter: (s, p, n, snap) => fwk.runFilter(s, p, n, snap),
       runAddPod: (s, p, o, n, snap) => fwk.runAddPod(s, p, o, n, snap),
       runRemovePod: (s, p, o, n, snap) => fwk.runRemovePod(s, p, o, n, snap),
       evict: async (victim, preemptor, nodeName) => {
-        this.events.emit(victim, 'Normal', 'Preempted', `Preempted by pod ${preemptor.metadata?.uid} on node ${nodeName}`);
+        this.recorderFor(preemptor)?.eventf(podObject(victim), podObject(preemptor), 'Normal', 'Preempted', 'Preempting', 'Preempted by pod %v on node %v', preemptor.metadata?.uid, nodeName);
         try {
           await this.client.resource(PODS, victim.metadata?.namespace).delete(victim.metadata!.name!);
         } catch (err) {
@@ -200,7 +222,9 @@ export class Scheduler {
     await this.factory?.shutdown();
     await this.binder.idle();
     await this.writer.idle();
-    await this.events.flush();
+    // Events already recorded are written; failed writes are not retried any more.
+    this.eventBroadcaster?.shutdown();
+    await this.eventBroadcaster?.flush();
     await electionStopped;
     await this.server?.close();
     this.client.close();
@@ -421,7 +445,7 @@ export class Scheduler {
     this.metrics.podSchedulingAttempts.observe(qpi.attempts);
     this.queue.done(qpi.key);
     this.log.debug?.({ pod: qpi.key, node: nodeName }, 'Successfully bound pod to node');
-    this.events.emit(pod, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${nodeName}`);
+    this.recorderFor(pod)?.eventf(podObject(pod), undefined, 'Normal', 'Scheduled', 'Binding', 'Successfully assigned %v/%v to %v', ns, name, nodeName);
   }
 
   private handleFailure(qpi: QueuedPodInfo, pod: Pod, message: string, reason: string, nominated: string | undefined, error: boolean): void {
@@ -431,7 +455,7 @@ export class Scheduler {
       return;
     }
     this.log.info({ pod: qpi.key, err: message }, 'Unable to schedule pod; waiting');
-    this.events.emit(pod, 'Warning', 'FailedScheduling', message);
+    this.recorderFor(pod)?.eventf(podObject(pod), undefined, 'Warning', 'FailedScheduling', 'Scheduling', truncateMessage(message));
     this.queue.addUnschedulable(qpi, { error });
     this.updatePodStatus(pod, { type: 'PodScheduled', status: 'False', reason, message }, nominated);
   }

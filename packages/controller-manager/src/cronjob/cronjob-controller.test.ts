@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { alreadyExists, type KubeObject } from '@kubelab/api';
-import { FakeClock } from '@kubelab/client';
+import { FakeClock, FakeRecorder } from '@kubelab/client';
 import type { CronJob, Job } from 'kubernetes-types/batch/v1';
-import { FakeRecorder } from '../controller-utils.js';
 import { seededInformer } from '../testing.js';
 import { mostRecentScheduleTime, nextScheduleTime, parseCronSchedule } from './cron-schedule.js';
 import { CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION, CronJobController, jobNameFor, rfc3339InZone } from './cronjob-controller.js';

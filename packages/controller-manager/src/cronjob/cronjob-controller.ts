@@ -3,10 +3,10 @@
 // concurrencyPolicy, startingDeadlineSeconds, suspend and the history limits, and tracks
 // status.active, lastScheduleTime and lastSuccessfulTime. Time comes from the injected clock.
 import { isAlreadyExists, isNotFound, type KubeObject, rfc3339 } from '@kubelab/api';
-import { metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
+import { type Clock, type EventRecorder, type Informer, type Logger, metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue } from '@kubelab/client';
 import type { CronJob, CronJobStatus, Job } from 'kubernetes-types/batch/v1';
 import type { ObjectReference } from 'kubernetes-types/core/v1';
-import { getControllerOf, newControllerRef, runQueue, type EventRecorder, type RunnableController } from '../controller-utils.js';
+import { getControllerOf, newControllerRef, runQueue, type RunnableController } from '../controller-utils.js';
 import { isJobFinished } from '../job/job-controller.js';
 import { mostRecentScheduleTime, nextScheduleTime, parseCronSchedule, type CronSchedule } from './cron-schedule.js';
 

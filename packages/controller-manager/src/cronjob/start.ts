@@ -1,7 +1,6 @@
 // Start function for the cronjob-controller.
 import { findResource, type KubeObject } from '@kubelab/api';
 import type { CronJob, Job } from 'kubernetes-types/batch/v1';
-import { ApiEventRecorder } from '../controller-utils.js';
 import { controllerLogger, type StartFunc } from '../controller-context.js';
 import { CronJobController } from './cronjob-controller.js';
 
@@ -14,7 +13,7 @@ const R = {
 const CRONJOB_WORKERS = 5;
 
 export const startCronJobController: StartFunc = (ctx) => {
-  const recorder = new ApiEventRecorder({ client: ctx.client, component: 'cronjob-controller', clock: ctx.clock, logger: ctx.logger });
+  const recorder = ctx.eventBroadcaster.newRecorder({ component: 'cronjob-controller' });
   const controller = new CronJobController({
     cronJobInformer: ctx.informers.forResource(R.cronjobs),
     jobInformer: ctx.informers.forResource(R.jobs),

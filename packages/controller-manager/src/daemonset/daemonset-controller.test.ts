@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '@kubelab/api';
-import { FakeClock } from '@kubelab/client';
+import { FakeClock, FakeRecorder } from '@kubelab/client';
 import type { DaemonSet } from 'kubernetes-types/apps/v1';
 import type { Node, Pod } from 'kubernetes-types/core/v1';
-import { FakeRecorder } from '../controller-utils.js';
 import { FakeHistoryClient } from '../history/controller-history.js';
 import { FakePodWriter } from '../history/pod-writer.js';
 import { seededInformer } from '../testing.js';
@@ -123,8 +122,8 @@ describe('DaemonSetController.sync', () => {
     const tainted = node('t', { spec: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] } });
     const notReady = node('nr', { spec: { taints: [{ key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' }] } });
     const ds = newDS();
-    expect(nodeShouldRunDaemonPod(tainted, ds)).toBe(false);
-    expect(nodeShouldRunDaemonPod(notReady, ds)).toBe(true);
+    expect(nodeShouldRunDaemonPod(tainted, ds).shouldRun).toBe(false);
+    expect(nodeShouldRunDaemonPod(notReady, ds)).toEqual({ shouldRun: true, shouldContinueRunning: true });
     const s = setup(newDS(), [node('a'), node('b', { metadata: { name: 'b', labels: { disk: 'ssd' } } })]);
     await s.ctrl.sync('kube-system/agent');
     s.observe(true);
@@ -135,6 +134,45 @@ describe('DaemonSetController.sync', () => {
     await s.ctrl.sync('kube-system/agent');
     const aPod = (s.podInformer.lister.list('kube-system') as Pod[]).find((p) => targetNodeName(p) === 'a')!;
     expect(s.writer.deleted).toContain(aPod.metadata!.name);
+  });
+
+  it('keeps daemon pods on a node that turns NotReady or unreachable, but starts none there', async () => {
+    const s = setup(newDS(), [node('n1'), node('n2'), node('n3')]);
+    await s.ctrl.sync('kube-system/agent');
+    s.observe(true);
+    await s.ctrl.sync('kube-system/agent');
+    // The taints the node lifecycle controller puts on a node whose Ready condition is False / Unknown.
+    const taintsFor = (key: string) => [
+      { key, effect: 'NoSchedule' as const },
+      { key, effect: 'NoExecute' as const, timeAdded: '2025-01-01T00:00:00Z' },
+    ];
+    s.nodeInformer.store.update(node('n1', { spec: { taints: taintsFor('node.kubernetes.io/not-ready') } }) as KubeObject);
+    s.nodeInformer.store.update(node('n2', { spec: { taints: taintsFor('node.kubernetes.io/unreachable') } }) as KubeObject);
+    s.nodeInformer.store.add(node('n4', { spec: { taints: taintsFor('node.kubernetes.io/not-ready') } }) as KubeObject);
+    await s.ctrl.sync('kube-system/agent');
+    expect(s.writer.deleted).toEqual([]);
+    expect(s.writer.created).toEqual([]);
+    expect(s.recorder.events.filter((e) => e.includes('SuccessfulDelete'))).toEqual([]);
+    // As upstream counts them: not desired there (no new pods), the running ones misscheduled.
+    expect(s.last().status).toMatchObject({ desiredNumberScheduled: 1, currentNumberScheduled: 1, numberMisscheduled: 2 });
+    // Back to Ready: nothing to recreate.
+    s.nodeInformer.store.update(node('n1') as KubeObject);
+    await s.ctrl.sync('kube-system/agent');
+    expect(s.writer.deleted).toEqual([]);
+    expect(s.writer.created).toEqual([]);
+  });
+
+  it('deletes daemon pods only for NoExecute taints they do not tolerate', async () => {
+    const s = setup(newDS(), [node('n1'), node('n2')]);
+    await s.ctrl.sync('kube-system/agent');
+    s.observe(true);
+    await s.ctrl.sync('kube-system/agent');
+    const podOn = (n: string) => (s.podInformer.lister.list('kube-system') as Pod[]).find((p) => targetNodeName(p) === n)!.metadata!.name;
+    s.nodeInformer.store.update(node('n1', { spec: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] } }) as KubeObject);
+    s.nodeInformer.store.update(node('n2', { spec: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoExecute' }] } }) as KubeObject);
+    await s.ctrl.sync('kube-system/agent');
+    expect(s.writer.deleted).toEqual([podOn('n2')]);
+    expect(nodeShouldRunDaemonPod(node('n1', { spec: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] } }), newDS())).toEqual({ shouldRun: false, shouldContinueRunning: true });
   });
 
   it('rolls out a new template at most maxUnavailable nodes at a time, with a new ControllerRevision', async () => {

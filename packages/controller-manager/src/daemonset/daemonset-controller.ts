@@ -2,7 +2,7 @@
 // with required node affinity on `metadata.name` (the scheduler binds it), the daemon tolerations
 // added, RollingUpdate bounded by maxUnavailable, ControllerRevisions, and status counts.
 import { findUntoleratedTaint, isNotFound, podMatchesNodeSelectorAndAffinity, scaledValueFromIntOrPercent, selectorFromLabelSelector, type KubeObject } from '@kubelab/api';
-import { metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
+import { type Clock, type EventRecorder, type Informer, type Logger, metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue } from '@kubelab/client';
 import type { ControllerRevision, DaemonSet, DaemonSetStatus } from 'kubernetes-types/apps/v1';
 import type { Node, Pod, PodSpec, Toleration } from 'kubernetes-types/core/v1';
 import {
@@ -13,7 +13,6 @@ import {
   isPodReady,
   newControllerRef,
   runQueue,
-  type EventRecorder,
   type RunnableController,
 } from '../controller-utils.js';
 import { CONTROLLER_REVISION_HASH_LABEL, ensureUpdateRevision, revisionData, sortRevisions, type HistoryClient } from '../history/controller-history.js';
@@ -55,13 +54,23 @@ export function daemonPodTolerations(spec: PodSpec): Toleration[] {
   return out;
 }
 
-/** Whether a daemon pod should run on `node` (upstream's NodeShouldRunDaemonPod: selector, affinity, taints). */
-export function nodeShouldRunDaemonPod(node: Node, ds: DaemonSet): boolean {
+/**
+ * Whether a daemon pod should be started on `node`, and whether one already there should keep running
+ * (upstream's NodeShouldRunDaemonPod): the node must match the pod's nodeName, node selector and
+ * required affinity; a taint the daemon pod does not tolerate keeps new pods off the node, but only an
+ * untolerated NoExecute taint removes a running one. So the daemon pods of a node that turns NotReady or
+ * unreachable (taints with both effects) stay: they tolerate those NoExecute taints.
+ */
+export function nodeShouldRunDaemonPod(node: Node, ds: DaemonSet): { shouldRun: boolean; shouldContinueRunning: boolean } {
   const spec = ds.spec!.template.spec!;
-  if (spec.nodeName && spec.nodeName !== node.metadata!.name) return false;
+  const no = { shouldRun: false, shouldContinueRunning: false };
+  if (spec.nodeName && spec.nodeName !== node.metadata!.name) return no;
   const fields = { name: node.metadata!.name!, labels: node.metadata?.labels ?? {} };
-  if (!podMatchesNodeSelectorAndAffinity({ spec }, fields)) return false;
-  return !findUntoleratedTaint(node.spec?.taints ?? [], daemonPodTolerations(spec), ['NoSchedule', 'NoExecute']);
+  if (!podMatchesNodeSelectorAndAffinity({ spec }, fields)) return no;
+  const taints = node.spec?.taints ?? [];
+  const tolerations = daemonPodTolerations(spec);
+  if (!findUntoleratedTaint(taints, tolerations, ['NoSchedule', 'NoExecute'])) return { shouldRun: true, shouldContinueRunning: true };
+  return { shouldRun: false, shouldContinueRunning: !findUntoleratedTaint(taints, tolerations, ['NoExecute']) };
 }
 
 /** The node a daemon pod is for: its nodeName, else the node its affinity pins it to. */
@@ -173,14 +182,16 @@ export class DaemonSetController implements RunnableController {
     for (const node of nodes) {
       const nodeName = node.metadata!.name!;
       const daemonPods = (byNode.get(nodeName) ?? []).filter((p) => !p.metadata?.deletionTimestamp);
-      if (nodeShouldRunDaemonPod(node, ds)) {
+      const { shouldRun, shouldContinueRunning } = nodeShouldRunDaemonPod(node, ds);
+      if (shouldRun && daemonPods.length === 0) {
+        toCreate.push(nodeName);
+      } else if (shouldContinueRunning) {
         const failed = daemonPods.filter(isFailed);
         for (const p of failed) {
           this.event(ds, 'Warning', 'FailedDaemonPod', `Found failed daemon pod ${p.metadata!.namespace}/${p.metadata!.name} on node ${nodeName}, will try to kill it`);
           toDelete.push(p);
         }
         const running = daemonPods.filter((p) => !isFailed(p));
-        if (running.length === 0 && failed.length === 0) toCreate.push(nodeName);
         if (running.length > 1) {
           // Keep the oldest (preferring one at the current revision is left to the rolling update).
           const sorted = [...running].sort((a, b) => Date.parse(a.metadata!.creationTimestamp ?? '0') - Date.parse(b.metadata!.creationTimestamp ?? '0'));
@@ -232,12 +243,18 @@ export class DaemonSetController implements RunnableController {
   private async rollingUpdate(ds: DaemonSet, nodes: Node[], byNode: Map<string, Pod[]>, hash: string): Promise<void> {
     const nowMs = this.clock.now();
     const minReady = ds.spec?.minReadySeconds ?? 0;
-    const eligible = nodes.filter((n) => nodeShouldRunDaemonPod(n, ds));
-    const maxUnavailable = scaledValueFromIntOrPercent(ds.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ?? 1, eligible.length, true);
+    // Nodes that should run a daemon pod, and nodes whose daemon pods may keep running there (upstream
+    // updates every node with daemon pods; the desired ones set maxUnavailable).
+    const desired = nodes.filter((n) => nodeShouldRunDaemonPod(n, ds).shouldRun);
+    const maxUnavailable = scaledValueFromIntOrPercent(ds.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ?? 1, desired.length, true);
+    const updatable = nodes.filter((n) => {
+      const should = nodeShouldRunDaemonPod(n, ds);
+      return should.shouldRun || (should.shouldContinueRunning && byNode.has(n.metadata!.name!));
+    });
     let unavailable = 0;
     const oldAvailable: Pod[] = [];
     const oldUnavailable: Pod[] = [];
-    for (const node of eligible) {
+    for (const node of updatable) {
       const ps = (byNode.get(node.metadata!.name!) ?? []).filter((p) => !isFailed(p));
       const live = ps.filter((p) => !p.metadata?.deletionTimestamp);
       const available = live.some((p) => isPodAvailable(p, minReady, nowMs));
@@ -320,7 +337,7 @@ export function computeStatus(ds: DaemonSet, nodes: Node[], byNode: Map<string, 
   let updated = 0;
   for (const node of nodes) {
     const ps = (byNode.get(node.metadata!.name!) ?? []).filter((p) => !p.metadata?.deletionTimestamp);
-    const should = nodeShouldRunDaemonPod(node, ds);
+    const should = nodeShouldRunDaemonPod(node, ds).shouldRun;
     if (should) desired++;
     if (ps.length === 0) continue;
     if (!should) {

@@ -1,7 +1,7 @@
 // Start function for the daemonset-controller.
 import { findResource, type KubeObject } from '@kubelab/api';
 import type { DaemonSet } from 'kubernetes-types/apps/v1';
-import { ApiEventRecorder, recheckOwner } from '../controller-utils.js';
+import { recheckOwner } from '../controller-utils.js';
 import { controllerLogger, type StartFunc } from '../controller-context.js';
 import { ApiPodWriter } from '../history/pod-writer.js';
 import { apiHistoryClient } from '../history/controller-history.js';
@@ -18,7 +18,7 @@ const R = {
 const DAEMONSET_WORKERS = 2;
 
 export const startDaemonSetController: StartFunc = (ctx) => {
-  const recorder = new ApiEventRecorder({ client: ctx.client, component: 'daemonset-controller', clock: ctx.clock, logger: ctx.logger });
+  const recorder = ctx.eventBroadcaster.newRecorder({ component: 'daemonset-controller' });
   const controller = new DaemonSetController({
     dsInformer: ctx.informers.forResource(R.daemonsets),
     podInformer: ctx.informers.forResource(R.pods),

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { alreadyExists, type KubeObject } from '@kubelab/api';
-import { FakeClock, type Informer } from '@kubelab/client';
+import { FakeClock, FakeRecorder, type Informer } from '@kubelab/client';
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1';
-import { FakeRecorder } from '../controller-utils.js';
 import { seededInformer } from '../testing.js';
 import { DeploymentController, findActiveOrLatest, type DeploymentControl } from './deployment-controller.js';
 import {

@@ -2,7 +2,7 @@
 // template (named <deployment>-<pod-template-hash>), and moves replicas from the old ones to the new
 // one by the RollingUpdate or Recreate strategy, keeping revisions, conditions and history.
 import { isAlreadyExists, isNotFound, selectorFromLabelSelector, type KubeObject } from '@kubelab/api';
-import { metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
+import { type Clock, type EventRecorder, type Informer, type Logger, metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue } from '@kubelab/client';
 import type { Deployment, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1';
 import type { Pod } from 'kubernetes-types/core/v1';
 import {
@@ -12,7 +12,6 @@ import {
   newControllerRef,
   nowRFC3339,
   runQueue,
-  type EventRecorder,
   type RunnableController,
 } from '../controller-utils.js';
 import {

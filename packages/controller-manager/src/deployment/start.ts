@@ -2,7 +2,7 @@
 import { findResource, type KubeObject } from '@kubelab/api';
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1';
 import { controllerLogger, type StartFunc } from '../controller-context.js';
-import { ApiEventRecorder, recheckOwner } from '../controller-utils.js';
+import { recheckOwner } from '../controller-utils.js';
 import { DeploymentController } from './deployment-controller.js';
 
 const PODS = findResource('', 'v1', 'pods')!;
@@ -12,7 +12,7 @@ const DEPLOYMENTS = findResource('apps', 'v1', 'deployments')!;
 export const startDeploymentController: StartFunc = (ctx) => {
   const rsClient = (ns?: string) => ctx.client.resource<KubeObject>(REPLICASETS, ns);
   const dClient = (ns?: string) => ctx.client.resource<KubeObject>(DEPLOYMENTS, ns);
-  const recorder = new ApiEventRecorder({ client: ctx.client, component: 'deployment-controller', clock: ctx.clock, logger: ctx.logger });
+  const recorder = ctx.eventBroadcaster.newRecorder({ component: 'deployment-controller' });
   const controller = new DeploymentController({
     deploymentInformer: ctx.informers.forResource(DEPLOYMENTS),
     rsInformer: ctx.informers.forResource(REPLICASETS),

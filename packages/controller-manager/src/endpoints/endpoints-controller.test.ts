@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { notFound, type KubeObject } from '@kubelab/api';
-import { FakeClock } from '@kubelab/client';
+import { FakeClock, FakeRecorder } from '@kubelab/client';
 import type { Endpoints, Pod, Service } from 'kubernetes-types/core/v1';
-import { FakeRecorder } from '../controller-utils.js';
 import { seededInformer } from '../testing.js';
 import { EndpointsController } from './endpoints-controller.js';
 import { findPort, LAST_CHANGE_TRIGGER_TIME_ANNOTATION } from './endpoints-util.js';

@@ -2,9 +2,9 @@
 // an Endpoints object of the same name listing the selected pods' addresses (ready ones in
 // `addresses`, the others in `notReadyAddresses`) and each pod's resolved target ports.
 import { isAlreadyExists, isForbidden, isNotFound, type KubeObject } from '@kubelab/api';
-import { metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
+import { type Clock, type EventRecorder, type Informer, type Logger, metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue } from '@kubelab/client';
 import type { EndpointAddress, EndpointPort, EndpointSubset, Endpoints, Pod, Service } from 'kubernetes-types/core/v1';
-import { runQueue, type EventRecorder, type RunnableController } from '../controller-utils.js';
+import { runQueue, type RunnableController } from '../controller-utils.js';
 import {
   endpointHostname,
   findPort,

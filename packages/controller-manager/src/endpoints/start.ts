@@ -1,14 +1,13 @@
 // Wiring of the Endpoints controller into the controller-manager (upstream's startEndpointsController).
 import { findResource, type KubeObject } from '@kubelab/api';
 import { controllerLogger, type StartFunc } from '../controller-context.js';
-import { ApiEventRecorder } from '../controller-utils.js';
 import { EndpointsController } from './endpoints-controller.js';
 
 export const startEndpointsController: StartFunc = (ctx) => {
   const services = findResource('', 'v1', 'services')!;
   const pods = findResource('', 'v1', 'pods')!;
   const endpoints = findResource('', 'v1', 'endpoints')!;
-  const recorder = new ApiEventRecorder({ client: ctx.client, component: 'endpoint-controller', clock: ctx.clock, logger: ctx.logger });
+  const recorder = ctx.eventBroadcaster.newRecorder({ component: 'endpoint-controller' });
   const controller = new EndpointsController({
     serviceInformer: ctx.informers.forResource(services),
     podInformer: ctx.informers.forResource(pods),

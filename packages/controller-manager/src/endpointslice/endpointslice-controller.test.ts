@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '@kubelab/api';
-import { FakeClock } from '@kubelab/client';
+import { FakeClock, FakeRecorder } from '@kubelab/client';
 import type { Pod, Service } from 'kubernetes-types/core/v1';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1';
-import { FakeRecorder } from '../controller-utils.js';
 import { seededInformer } from '../testing.js';
 import { EndpointSliceController, StaleInformerCacheError } from './endpointslice-controller.js';
 

@@ -2,11 +2,11 @@
 // selector, discovery.k8s.io/v1 EndpointSlices (IPv4, at most 100 endpoints each, one set per
 // distinct port mapping) listing the selected pods with their ready/serving/terminating conditions.
 import type { KubeObject } from '@kubelab/api';
-import { metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
+import { type Clock, type EventRecorder, type Informer, type Logger, metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue } from '@kubelab/client';
 import type { Node, Pod, Service } from 'kubernetes-types/core/v1';
 import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/discovery/v1';
 import { isNotFound } from '@kubelab/api';
-import { runQueue, type EventRecorder, type RunnableController } from '../controller-utils.js';
+import { runQueue, type RunnableController } from '../controller-utils.js';
 import {
   endpointHostname,
   findPort,

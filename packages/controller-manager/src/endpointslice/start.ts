@@ -2,12 +2,11 @@
 import { findResource, type KubeObject } from '@kubelab/api';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1';
 import { controllerLogger, type StartFunc } from '../controller-context.js';
-import { ApiEventRecorder } from '../controller-utils.js';
 import { EndpointSliceController } from './endpointslice-controller.js';
 
 export const startEndpointSliceController: StartFunc = (ctx) => {
   const slices = findResource('discovery.k8s.io', 'v1', 'endpointslices')!;
-  const recorder = new ApiEventRecorder({ client: ctx.client, component: 'endpoint-slice-controller', clock: ctx.clock, logger: ctx.logger });
+  const recorder = ctx.eventBroadcaster.newRecorder({ component: 'endpoint-slice-controller' });
   const controller = new EndpointSliceController({
     serviceInformer: ctx.informers.forResource(findResource('', 'v1', 'services')!),
     podInformer: ctx.informers.forResource(findResource('', 'v1', 'pods')!),

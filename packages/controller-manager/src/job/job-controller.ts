@@ -3,7 +3,7 @@
 // finalizer and status.uncountedTerminatedPods, backs off exponentially after failures, fails the
 // Job past backoffLimit or activeDeadlineSeconds, and supports the Indexed completion mode.
 import { selectorFromLabelSelector, type KubeObject } from '@kubelab/api';
-import { metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
+import { type Clock, type EventRecorder, type Informer, type Logger, metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue } from '@kubelab/client';
 import type { Job, JobCondition, JobStatus } from 'kubernetes-types/batch/v1';
 import type { Pod } from 'kubernetes-types/core/v1';
 import {
@@ -15,7 +15,6 @@ import {
   nowRFC3339,
   runQueue,
   sortPodsForDeletion,
-  type EventRecorder,
   type RunnableController,
 } from '../controller-utils.js';
 import { ignoreNotFound, type PodWriter } from '../history/pod-writer.js';

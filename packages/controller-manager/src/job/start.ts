@@ -1,7 +1,7 @@
 // Start functions for the job-controller and ttl-after-finished-controller.
 import { findResource, type KubeObject } from '@kubelab/api';
 import type { Job } from 'kubernetes-types/batch/v1';
-import { ApiEventRecorder, recheckOwner } from '../controller-utils.js';
+import { recheckOwner } from '../controller-utils.js';
 import { controllerLogger, type StartFunc } from '../controller-context.js';
 import { ApiPodWriter } from '../history/pod-writer.js';
 import { JobController } from './job-controller.js';
@@ -17,7 +17,7 @@ const JOB_WORKERS = 5;
 const TTL_WORKERS = 5;
 
 export const startJobController: StartFunc = (ctx) => {
-  const recorder = new ApiEventRecorder({ client: ctx.client, component: 'job-controller', clock: ctx.clock, logger: ctx.logger });
+  const recorder = ctx.eventBroadcaster.newRecorder({ component: 'job-controller' });
   const controller = new JobController({
     jobInformer: ctx.informers.forResource(R.jobs),
     podInformer: ctx.informers.forResource(R.pods),

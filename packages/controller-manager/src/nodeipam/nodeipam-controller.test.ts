@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '@kubelab/api';
-import { FakeClock } from '@kubelab/client';
-import { FakeRecorder } from '../controller-utils.js';
+import { FakeClock, FakeRecorder } from '@kubelab/client';
 import { seededInformer } from '../testing.js';
 import { CidrSet } from './cidr-set.js';
 import { NodeIpamController } from './nodeipam-controller.js';

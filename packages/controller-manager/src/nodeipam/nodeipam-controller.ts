@@ -2,9 +2,9 @@
 // gets spec.podCIDR and spec.podCIDRs, a free subnet of --cluster-cidr of size --node-cidr-mask-size.
 // Subnets already on nodes are never handed out again; a deleted node's subnet is released.
 import { isNotFound, type KubeObject } from '@kubelab/api';
-import { realClock, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
+import { type Clock, type EventRecorder, type Informer, type Logger, realClock, WorkQueue } from '@kubelab/client';
 import type { Node } from 'kubernetes-types/core/v1';
-import { runQueue, type EventRecorder, type RunnableController } from '../controller-utils.js';
+import { runQueue, type RunnableController } from '../controller-utils.js';
 import { CidrSet } from './cidr-set.js';
 
 export interface NodeIpamClient {

@@ -1,7 +1,6 @@
 // Wiring of the node IPAM controller (upstream's startNodeIpamController): only with --allocate-node-cidrs.
 import { findResource } from '@kubelab/api';
 import { controllerLogger, type StartFunc } from '../controller-context.js';
-import { ApiEventRecorder } from '../controller-utils.js';
 import { NodeIpamController } from './nodeipam-controller.js';
 
 export const startNodeIpamController: StartFunc = (ctx) => {
@@ -14,7 +13,7 @@ export const startNodeIpamController: StartFunc = (ctx) => {
     nodeInformer: ctx.informers.forResource(nodes),
     clusterCIDR: ctx.config.clusterCIDR,
     nodeCIDRMaskSize: ctx.config.nodeCIDRMaskSize,
-    recorder: new ApiEventRecorder({ client: ctx.client, component: 'cidrAllocator', clock: ctx.clock, logger: ctx.logger }),
+    recorder: ctx.eventBroadcaster.newRecorder({ component: 'cidrAllocator' }),
     client: {
       patchNodePodCIDRs: (name, cidrs) => ctx.client.resource(nodes).patch(name, { spec: { podCIDR: cidrs[0], podCIDRs: cidrs } }, 'merge'),
     },

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '@kubelab/api';
-import { FakeClock } from '@kubelab/client';
+import { FakeClock, FakeRecorder } from '@kubelab/client';
 import type { Node, Pod } from 'kubernetes-types/core/v1';
 import { configFromFlags } from '../config.js';
-import { FakeRecorder } from '../controller-utils.js';
 import { seededInformer } from '../testing.js';
 import { NodeLifecycleController } from './node-lifecycle-controller.js';
 import { toleratesTaint } from '@kubelab/api';

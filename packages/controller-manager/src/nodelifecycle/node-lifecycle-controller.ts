@@ -4,10 +4,10 @@
 // status."), and it gets the unreachable/not-ready NoSchedule and NoExecute taints that its Ready
 // condition calls for; the pods on a node that is not ready are marked Ready=False.
 import type { KubeObject } from '@kubelab/api';
-import { delayOn, realClock, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
+import { type Clock, delayOn, type EventRecorder, type Informer, type Logger, realClock, WorkQueue } from '@kubelab/client';
 import type { Lease } from 'kubernetes-types/coordination/v1';
 import type { Node, NodeCondition, Pod } from 'kubernetes-types/core/v1';
-import { nowRFC3339, runQueue, type EventRecorder, type RunnableController } from '../controller-utils.js';
+import { nowRFC3339, runQueue, type RunnableController } from '../controller-utils.js';
 import { condition, desiredConditionTaints, reconcileTaints } from './taints.js';
 
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';

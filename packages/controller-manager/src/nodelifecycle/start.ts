@@ -3,7 +3,6 @@
 import { findResource, type KubeObject } from '@kubelab/api';
 import type { Node } from 'kubernetes-types/core/v1';
 import { controllerLogger, type StartFunc } from '../controller-context.js';
-import { ApiEventRecorder } from '../controller-utils.js';
 import { NodeLifecycleController } from './node-lifecycle-controller.js';
 import { TaintEvictionController } from './taint-eviction-controller.js';
 
@@ -17,7 +16,7 @@ export const startNodeLifecycleController: StartFunc = (ctx) => {
     podInformer: ctx.informers.forResource(pods()),
     nodeMonitorGracePeriodMs: ctx.config.nodeMonitorGracePeriodMs,
     nodeMonitorPeriodMs: ctx.config.nodeMonitorPeriodMs,
-    recorder: new ApiEventRecorder({ client: ctx.client, component: 'node-controller', clock: ctx.clock, logger: ctx.logger }),
+    recorder: ctx.eventBroadcaster.newRecorder({ component: 'node-controller' }),
     client: {
       updateNodeStatus: async (n) => (await ctx.client.resource(nodes()).updateStatus(n as KubeObject)) as Node,
       updateNode: async (n) => (await ctx.client.resource(nodes()).update(n as KubeObject)) as Node,
@@ -33,7 +32,7 @@ export const startTaintEvictionController: StartFunc = (ctx) => {
   const controller = new TaintEvictionController({
     nodeInformer: ctx.informers.forResource(nodes()),
     podInformer: ctx.informers.forResource(pods()),
-    recorder: new ApiEventRecorder({ client: ctx.client, component: 'taint-eviction-controller', clock: ctx.clock, logger: ctx.logger }),
+    recorder: ctx.eventBroadcaster.newRecorder({ component: 'taint-eviction-controller' }),
     client: {
       patchPodStatus: (ns, name, status) => ctx.client.resource(pods(), ns).patch(name, { status }, 'strategic', { subresource: 'status' }),
       deletePod: (ns, name) => ctx.client.resource(pods(), ns).delete(name),

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '@kubelab/api';
-import { FakeClock } from '@kubelab/client';
+import { FakeClock, FakeRecorder } from '@kubelab/client';
 import type { Toleration } from 'kubernetes-types/core/v1';
-import { FakeRecorder } from '../controller-utils.js';
 import { seededInformer } from '../testing.js';
 import { TaintEvictionController } from './taint-eviction-controller.js';
 

@@ -3,9 +3,9 @@
 // tolerates them for tolerationSeconds is deleted that long after the eviction was first scheduled;
 // an eviction is cancelled when the taints go away.
 import { isNotFound, type KubeObject } from '@kubelab/api';
-import { metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
+import { type Clock, type EventRecorder, type Informer, type Logger, metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue } from '@kubelab/client';
 import type { Node, Pod, PodCondition } from 'kubernetes-types/core/v1';
-import { nowRFC3339, runQueue, type EventRecorder, type RunnableController } from '../controller-utils.js';
+import { nowRFC3339, runQueue, type RunnableController } from '../controller-utils.js';
 import { getMatchingTolerations } from '@kubelab/api';
 import { minTolerationSeconds } from './taints.js';
 

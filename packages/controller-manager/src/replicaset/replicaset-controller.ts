@@ -2,7 +2,7 @@
 // spec.replicas active pods that match the selector, adopting orphans and releasing pods that stop
 // matching, and reports status (upstream's pkg/controller/replicaset).
 import { selectorFromLabelSelector, selectorFromSet, isNotFound, type KubeObject, type Selector } from '@kubelab/api';
-import { metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
+import { type Clock, type EventRecorder, type Informer, type Logger, metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue } from '@kubelab/client';
 import type { Pod } from 'kubernetes-types/core/v1';
 import {
   claimObjects,
@@ -13,7 +13,6 @@ import {
   nowRFC3339,
   runQueue,
   sortPodsForDeletion,
-  type EventRecorder,
   type PodControl,
   type RunnableController,
 } from '../controller-utils.js';

@@ -2,7 +2,7 @@
 // startReplicaSetController and startReplicationController): one controller, two kinds.
 import { findResource } from '@kubelab/api';
 import { controllerLogger, type StartFunc } from '../controller-context.js';
-import { ApiEventRecorder, RealPodControl, recheckOwner } from '../controller-utils.js';
+import { RealPodControl, recheckOwner } from '../controller-utils.js';
 import { ReplicaSetController } from './replicaset-controller.js';
 
 const PODS = findResource('', 'v1', 'pods')!;
@@ -11,7 +11,7 @@ function replicatedController(kind: 'ReplicaSet' | 'ReplicationController'): Sta
   const info = kind === 'ReplicaSet' ? findResource('apps', 'v1', 'replicasets')! : findResource('', 'v1', 'replicationcontrollers')!;
   const component = kind === 'ReplicaSet' ? 'replicaset-controller' : 'replication-controller';
   return (ctx) => {
-    const recorder = new ApiEventRecorder({ client: ctx.client, component, clock: ctx.clock, logger: ctx.logger });
+    const recorder = ctx.eventBroadcaster.newRecorder({ component });
     const controller = new ReplicaSetController({
       kind,
       rsInformer: ctx.informers.forResource(info),

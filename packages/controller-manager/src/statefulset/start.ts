@@ -1,7 +1,7 @@
 // Start function for the statefulset-controller.
 import { findResource, type KubeObject } from '@kubelab/api';
 import type { StatefulSet } from 'kubernetes-types/apps/v1';
-import { ApiEventRecorder, recheckOwner } from '../controller-utils.js';
+import { recheckOwner } from '../controller-utils.js';
 import { controllerLogger, type StartFunc } from '../controller-context.js';
 import { ApiPodWriter } from '../history/pod-writer.js';
 import { apiHistoryClient } from '../history/controller-history.js';
@@ -17,7 +17,7 @@ const R = {
 const STATEFULSET_WORKERS = 5;
 
 export const startStatefulSetController: StartFunc = (ctx) => {
-  const recorder = new ApiEventRecorder({ client: ctx.client, component: 'statefulset-controller', clock: ctx.clock, logger: ctx.logger });
+  const recorder = ctx.eventBroadcaster.newRecorder({ component: 'statefulset-controller' });
   const controller = new StatefulSetController({
     setInformer: ctx.informers.forResource(R.statefulsets),
     podInformer: ctx.informers.forResource(R.pods),

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '@kubelab/api';
-import { FakeClock } from '@kubelab/client';
+import { FakeClock, FakeRecorder } from '@kubelab/client';
 import type { StatefulSet } from 'kubernetes-types/apps/v1';
 import type { Pod } from 'kubernetes-types/core/v1';
-import { FakeRecorder } from '../controller-utils.js';
 import { FakeHistoryClient } from '../history/controller-history.js';
 import { FakePodWriter } from '../history/pod-writer.js';
 import { seededInformer } from '../testing.js';

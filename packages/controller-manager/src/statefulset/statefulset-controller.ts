@@ -4,10 +4,10 @@
 // highest ordinal down to the partition, and a ControllerRevision per template.
 // volumeClaimTemplates are not acted on: no storage provisioning exists in this cluster.
 import { isAlreadyExists, selectorFromLabelSelector, type KubeObject } from '@kubelab/api';
-import { metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue, type Clock, type Informer, type Logger } from '@kubelab/client';
+import { type Clock, type EventRecorder, type Informer, type Logger, metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue } from '@kubelab/client';
 import type { ControllerRevision, StatefulSet, StatefulSetStatus } from 'kubernetes-types/apps/v1';
 import type { Pod } from 'kubernetes-types/core/v1';
-import { claimObjects, getControllerOf, isPodAvailable, isPodReady, newControllerRef, runQueue, type EventRecorder, type RunnableController } from '../controller-utils.js';
+import { claimObjects, getControllerOf, isPodAvailable, isPodReady, newControllerRef, runQueue, type RunnableController } from '../controller-utils.js';
 import {
   CONTROLLER_REVISION_HASH_LABEL,
   ensureUpdateRevision,
