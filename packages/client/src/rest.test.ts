@@ -1,6 +1,6 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net, { type AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { findKind, isGone, isNotFound, notFound, StatusError } from '@kubelab/api';
 import { RestClient } from './rest.js';
 
@@ -166,5 +166,31 @@ describe('RestClient', () => {
     await Promise.all([1, 2, 3].map(() => c.request({ path: '/api' })));
     expect(Date.now() - start).toBeGreaterThanOrEqual(90);
     c.close();
+  });
+});
+
+describe('connection deadlines', () => {
+  it('fails a request whose TLS handshake never completes after 10 s, as client-go does', async () => {
+    // A TCP server that accepts and then says nothing: the handshake hangs (a peer gone silent, a stale DNAT).
+    const held: net.Socket[] = [];
+    const silent = net.createServer((s) => held.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const accepted = new Promise<void>((r) => silent.once('connection', () => r()));
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const client = new RestClient({ server: `https://127.0.0.1:${(silent.address() as AddressInfo).port}`, insecureSkipTLSVerify: true });
+      const pending = client.request({ path: '/version' });
+      pending.catch(() => undefined);
+      await accepted;
+      await new Promise((r) => setImmediate(r));
+      vi.advanceTimersByTime(9_999);
+      vi.advanceTimersByTime(1);
+      await expect(pending).rejects.toThrow(/TLS handshake timeout/);
+      client.close();
+    } finally {
+      vi.useRealTimers();
+      for (const s of held) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
   });
 });

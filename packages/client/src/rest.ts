@@ -3,6 +3,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { IncomingMessage } from 'node:http';
 import {
   findKind,
@@ -177,6 +179,23 @@ function appendQuery(params: URLSearchParams, query: Query | undefined): void {
   }
 }
 
+/** client-go's transport: a TCP connect gets 30 s, a TLS handshake 10 s (a SYN into a black hole must not hang a request forever). */
+const DIAL_TIMEOUT_MS = 30_000;
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Fails the request if its new connection is not established (and, for TLS, secured) in time; a reused socket passes. */
+function connectWithin(req: http.ClientRequest, socket: Socket, url: URL): void {
+  if (!socket.connecting) return;
+  const tls = socket instanceof TLSSocket;
+  let timer = setTimeout(() => req.destroy(new Error(`dial tcp ${url.host}: i/o timeout`)), DIAL_TIMEOUT_MS);
+  socket.once('connect', () => {
+    clearTimeout(timer);
+    if (tls) timer = setTimeout(() => req.destroy(new Error(`net/http: TLS handshake timeout (${url.host})`)), TLS_HANDSHAKE_TIMEOUT_MS);
+  });
+  if (tls) socket.once('secureConnect', () => clearTimeout(timer));
+  socket.once('close', () => clearTimeout(timer));
+}
+
 export class RestClient {
   readonly config: Readonly<RestConfig>;
   private readonly base: URL;
@@ -252,6 +271,7 @@ export class RestClient {
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = mod.request(url, { method, headers, agent: this.agent, signal: opts.signal }, resolve);
       req.on('error', reject);
+      req.on('socket', (socket) => connectWithin(req, socket, url));
       req.end(payload);
     });
     const code = res.statusCode ?? 0;
