@@ -264,6 +264,19 @@ describe('cluster DNS', () => {
     expect(bad.answers).toEqual([]);
   });
 
+  it('answers a repeated question with the same records under each request\'s own message ID', async () => {
+    const ask = (id: number) => {
+      const q = ednsQuery(`web.${NS}.svc.cluster.local`, { udpPayloadSize: 1232 });
+      q.header.id = id;
+      return rawUdp(q);
+    };
+    const first = await ask(101);
+    const second = await ask(202);
+    expect([first.header.id, second.header.id]).toEqual([101, 202]);
+    expect(first.answers).toMatchObject([{ address: webIP }]);
+    expect(second.answers).toEqual(first.answers);
+  });
+
   it('forwards other names to the resolv.conf upstream and caches the answer', async () => {
     const before = upstreamQueries.filter((q) => q === 'example.test 1').length;
     const first = await udp('example.test', 'A');

@@ -1,6 +1,8 @@
 // CoreDNS's server as kubeadm configures it (core/dnsserver + the health, ready, prometheus plugins):
-// dns2 UDP and TCP listeners feed each question to resolve() over informer-backed listers; names
-// outside the cluster go to the forwarder. This file only wires; the answers are in resolver.ts.
+// a UDP socket and dns2's TCP listener feed each question to resolve() over informer-backed listers;
+// names outside the cluster go to the forwarder. This file only wires; the answers are in resolver.ts,
+// the fast wire encoding and decoding in wire.ts (dns2 handles whatever those decline).
+import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,8 +16,9 @@ import { errorReply, Forwarder, isSelfUpstream, parseResolvConf } from './forwar
 import { DNSMetrics } from './metrics.js';
 import { CLASS_IN, RCode, resolve, RRType, type ResourceRecord, type ResolverOptions } from './resolver.js';
 import { informerClusterView, type InformerClusterView } from './view.js';
+import { decodeQuery, encodeMessage } from './wire.js';
 
-const { Packet, UDPServer, TCPServer } = dns2;
+const { Packet, TCPServer } = dns2;
 type DnsPacket = dns2.Packet;
 type Proto = 'udp' | 'tcp';
 
@@ -23,6 +26,16 @@ type Proto = 'udp' | 'tcp';
 const SYNC_WAIT_MS = 5_000;
 /** The EDNS0 UDP payload size we advertise (CoreDNS's default for its own replies). */
 const EDNS_UDP_SIZE = 1232;
+/** UDP replies without EDNS0 are capped at 512 bytes (RFC 1035 4.2.1). */
+const UDP_LIMIT = 512;
+/**
+ * Encoded UDP replies kept for reuse, keyed by the request's bytes after its message ID. They are
+ * valid while the cluster view's generation holds (any add, update or delete drops them all), so
+ * unlike CoreDNS's `cache` plugin they are never stale; forwarded answers are not kept here.
+ */
+const UDP_REPLY_CACHE_SIZE = 20_000;
+
+type Reply = { message: DnsPacket | Buffer; rcode: number; plugin: string; /** The same request bytes get the same reply while the view is unchanged. */ cacheable?: boolean };
 
 export interface DNSServerOptions {
   /** Defaults to a client from --kubeconfig, else the pod's service account. */
@@ -64,7 +77,9 @@ export function createDNSServer(config: Readonly<DNSConfig>, opts: DNSServerOpti
   let client: RestClient | undefined;
   let informers: SharedInformerFactory | undefined;
   let view: InformerClusterView | undefined;
-  let udp: InstanceType<typeof UDPServer> | undefined;
+  let udp: dgram.Socket | undefined;
+  const udpReplies = new Map<string, { wire: Buffer; type: number; rcode: number; plugin: string }>();
+  let udpRepliesGeneration = -1;
   let tcp: InstanceType<typeof TCPServer> | undefined;
   const tcpSockets = new Set<net.Socket>();
   const httpServers: http.Server[] = [];
@@ -72,10 +87,10 @@ export function createDNSServer(config: Readonly<DNSConfig>, opts: DNSServerOpti
   let stopped = false;
 
   /** The reply to one request, or undefined to stay silent (a response sent to us). */
-  const answer = async (request: DnsPacket, proto: Proto): Promise<{ message: DnsPacket | Buffer; rcode: number; plugin: string } | undefined> => {
+  const answer = async (request: DnsPacket, proto: Proto): Promise<Reply | undefined> => {
     if (request.header.qr) return undefined;
-    if (request.header.opcode !== 0) return { message: errorReply(request, RCode.NOTIMP), rcode: RCode.NOTIMP, plugin: '' };
-    if (request.questions.length !== 1) return { message: errorReply(request, RCode.FORMERR), rcode: RCode.FORMERR, plugin: '' };
+    if (request.header.opcode !== 0) return { message: errorReply(request, RCode.NOTIMP), rcode: RCode.NOTIMP, plugin: '', cacheable: true };
+    if (request.questions.length !== 1) return { message: errorReply(request, RCode.FORMERR), rcode: RCode.FORMERR, plugin: '', cacheable: true };
     const opt = request.additionals.find((r) => r.type === RRType.OPT) as (dns2.Packet.Resource & { version?: number; doFlag?: boolean }) | undefined;
     const reply = new Packet();
     reply.header = new Packet.Header({ id: request.header.id, qr: 1, opcode: 0, rd: request.header.rd });
@@ -88,7 +103,7 @@ export function createDNSServer(config: Readonly<DNSConfig>, opts: DNSServerOpti
     }
     if (opt && (opt.version ?? 0) > 0) {
       reply.header.rcode = 16; // BADVERS
-      return { message: reply, rcode: 16, plugin: '' };
+      return { message: reply, rcode: 16, plugin: '', cacheable: true };
     }
     const q = request.questions[0]!;
     const result = resolve(q, view!, resolverOptions);
@@ -106,13 +121,13 @@ export function createDNSServer(config: Readonly<DNSConfig>, opts: DNSServerOpti
       const upstream = await forwarder.lookup(result.chase.name, result.chase.type, proto);
       if (upstream) reply.answers.push(...upstream.answers);
     }
-    return { message: reply, rcode: result.rcode, plugin: 'kubernetes' };
+    // Before the caches sync, answers are SERVFAIL where a name cannot be ruled out: not kept.
+    return { message: reply, rcode: result.rcode, plugin: 'kubernetes', cacheable: !result.chase && view!.hasSynced() };
   };
 
   /** Answers one request and records its metrics; a failure is a SERVFAIL, never a crash. */
-  const handle = async (request: DnsPacket, send: (m: DnsPacket | Buffer) => Promise<Buffer>, proto: Proto, family: 1 | 2): Promise<void> => {
-    const started = performance.now();
-    let out: Awaited<ReturnType<typeof answer>>;
+  const handle = async (request: DnsPacket, send: (m: DnsPacket | Buffer, reply: Reply) => unknown, proto: Proto, family: 1 | 2, started = performance.now()): Promise<void> => {
+    let out: Reply | undefined;
     try {
       out = await answer(request, proto);
     } catch (err) {
@@ -121,10 +136,55 @@ export function createDNSServer(config: Readonly<DNSConfig>, opts: DNSServerOpti
     }
     if (!out) return;
     metrics.observe({ type: request.questions[0]?.type ?? 0, proto, family, rcode: out.rcode, plugin: out.plugin, seconds: (performance.now() - started) / 1000 });
-    // dns2's TCP send returns nothing, its UDP send a promise.
+    // dns2's TCP send returns nothing.
     await Promise.resolve()
-      .then(() => send(out.message))
+      .then(() => send(out.message, out))
       .catch((err) => logger.debug({ err }, 'Failed to send a reply'));
+  };
+
+  const sendUdp = (wire: Buffer, rinfo: dgram.RemoteInfo) =>
+    udp!.send(wire, rinfo.port, rinfo.address, (err) => err && logger.debug({ err }, 'Failed to send a reply'));
+
+  /**
+   * One UDP message: a request seen before under the current view generation is answered from its
+   * encoded reply (its message ID patched in); any other is parsed and answered, and its reply kept
+   * when it depends on nothing but the request bytes and the view.
+   */
+  const onUdpMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+    const started = performance.now();
+    const family = rinfo.family === 'IPv6' ? 2 : 1;
+    if (msg.length < 12) return logger.debug({ bytes: msg.length }, 'Dropped a malformed UDP message');
+    const generation = view!.generation();
+    if (generation !== udpRepliesGeneration) {
+      udpReplies.clear();
+      udpRepliesGeneration = generation;
+    }
+    const key = msg.toString('latin1', 2);
+    const hit = udpReplies.get(key);
+    if (hit) {
+      const wire = Buffer.allocUnsafe(hit.wire.length);
+      hit.wire.copy(wire);
+      wire[0] = msg[0]!;
+      wire[1] = msg[1]!;
+      metrics.observe({ type: hit.type, proto: 'udp', family, rcode: hit.rcode, plugin: hit.plugin, seconds: (performance.now() - started) / 1000 });
+      sendUdp(wire, rinfo);
+      return;
+    }
+    let request: DnsPacket;
+    try {
+      request = (decodeQuery(msg) as unknown as DnsPacket | undefined) ?? Packet.parse(msg);
+    } catch (err) {
+      return logger.debug({ err }, 'Dropped a malformed UDP message');
+    }
+    const send = (message: DnsPacket | Buffer, reply: Reply) => {
+      const wire = udpWire(message, udpPayloadLimit(request));
+      if (reply.cacheable && view!.generation() === generation) {
+        if (udpReplies.size >= UDP_REPLY_CACHE_SIZE) udpReplies.delete(udpReplies.keys().next().value!);
+        udpReplies.set(key, { wire, type: request.questions[0]?.type ?? 0, rcode: reply.rcode, plugin: reply.plugin });
+      }
+      sendUdp(wire, rinfo);
+    };
+    void handle(request, send, 'udp', family, started);
   };
 
   const listenHTTP = (port: number, handler: http.RequestListener): Promise<number> =>
@@ -178,12 +238,11 @@ export function createDNSServer(config: Readonly<DNSConfig>, opts: DNSServerOpti
       if (!(await informers.waitForCacheSync(timeout))) logger.warn({ waitedMs: SYNC_WAIT_MS }, 'Starting server with unsynced Kubernetes API');
 
       const family = net.isIPv6(config.dnsBindAddress) ? 'udp6' : 'udp4';
-      udp = new UDPServer({ type: family });
-      udp.on('request', (req, send, rinfo) => void handle(req, send, 'udp', (rinfo as { family?: string }).family === 'IPv6' ? 2 : 1));
-      udp.on('requestError', (err) => logger.debug({ err }, 'Dropped a malformed UDP message'));
+      udp = dgram.createSocket({ type: family });
+      udp.on('message', onUdpMessage);
       udp.on('error', (err) => logger.error({ err }, 'UDP listener failed'));
       tcp = new TCPServer();
-      tcp.on('request', (req, send, socket) => void handle(req, send, 'tcp', (socket as net.Socket).remoteFamily === 'IPv6' ? 2 : 1));
+      tcp.on('request', (req, send, socket) => void handle(req, (m) => send(toWire(m)), 'tcp', (socket as net.Socket).remoteFamily === 'IPv6' ? 2 : 1));
       tcp.on('requestError', (err) => logger.debug({ err }, 'Dropped a malformed TCP message'));
       tcp.on('connection', (s: net.Socket) => {
         tcpSockets.add(s);
@@ -238,6 +297,39 @@ export function createDNSServer(config: Readonly<DNSConfig>, opts: DNSServerOpti
       if (!opts.client) client?.close();
     },
   };
+}
+
+/** The UDP payload size a request allows: its EDNS0 OPT record's (RFC 6891 6.2.3; below 512 counts as 512), else 512. */
+function udpPayloadLimit(request: DnsPacket): number {
+  const opt = request.additionals.find((r) => r.type === RRType.OPT);
+  return opt ? Math.max(opt.class || 0, UDP_LIMIT) : UDP_LIMIT;
+}
+
+/**
+ * A reply's UDP bytes within `maxBytes`, as dns2's UDP server sends them: a reply too large goes out
+ * with TC set and only the header and question (RFC 1035 4.2.1, RFC 2181 9), for the client to ask
+ * again over TCP; an upstream's bytes too large are cut with TC set.
+ */
+function udpWire(message: DnsPacket | Buffer, maxBytes: number): Buffer {
+  if (Buffer.isBuffer(message)) {
+    if (message.length <= maxBytes) return message;
+    const out = Buffer.from(message.subarray(0, maxBytes));
+    out[2]! |= 0x02;
+    return out;
+  }
+  const wire = toWire(message);
+  if (wire.length <= maxBytes) return wire;
+  const truncated = new Packet();
+  truncated.header = new Packet.Header({ ...message.header, tc: 1 });
+  truncated.questions = message.questions.slice();
+  const short = toWire(truncated);
+  return short.length > maxBytes ? short.subarray(0, maxBytes) : short;
+}
+
+/** A message's bytes: our encoder's for what it knows, else dns2's. */
+function toWire(message: DnsPacket | Buffer): Buffer {
+  if (Buffer.isBuffer(message)) return message;
+  return encodeMessage(message as unknown as Parameters<typeof encodeMessage>[0]) ?? message.toBuffer();
 }
 
 /** A resolver record as dns2 encodes it. */

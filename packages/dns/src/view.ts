@@ -14,6 +14,8 @@ const BY_POD_IP = 'podIP';
 export interface InformerClusterView extends ClusterView {
   /** The informers read, to start and wait for. */
   readonly informers: Informer<KubeObject>[];
+  /** A number that changes with every add, update or delete seen: answers computed under one generation stay valid while it holds. */
+  generation(): number;
 }
 
 /**
@@ -45,8 +47,10 @@ export function informerClusterView(factory: SharedInformerFactory, opts: { watc
 
   // The SOA serial: the time of the last change seen, in Unix seconds (CoreDNS's dnsControl.Modified).
   let modified = Math.floor(clock.now() / 1000);
+  let generation = 0;
   const touch = () => {
     modified = Math.floor(clock.now() / 1000);
+    generation++;
   };
   const informers = [services, slices, namespaces, ...(pods ? [pods] : [])];
   for (const inf of informers) inf.addEventHandler({ onAdd: touch, onUpdate: (a, b) => a !== b && touch(), onDelete: touch });
@@ -61,5 +65,6 @@ export function informerClusterView(factory: SharedInformerFactory, opts: { watc
     podsByIP: (ip) => (pods ? (pods.lister.byIndex(BY_POD_IP, ip) as corev1.Pod[]) : []),
     hasSynced: () => informers.every((i) => i.hasSynced()),
     modified: () => modified,
+    generation: () => generation,
   };
 }
