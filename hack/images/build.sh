@@ -35,20 +35,31 @@ IMAGES=(
     gcr.io/kuar-demo/kuard-amd64:purple gcr.io/kuar-demo/kuard-amd64:3"
   "echoserver|busybox kuard|[\"/kuard\",\"--address=:8080\"]||\"ECHO_ALL=1\"|8080|
     gcr.io/google_containers/echoserver:1.4 k8s.gcr.io/echoserver:1.4 registry.k8s.io/echoserver:1.4 registry.k8s.io/echoserver:1.10"
+  "dns|busybox node dns|[\"/usr/local/bin/node\",\"/kubelab/dns.mjs\"]|||| docker.io/kubelab/dns:latest"
 )
 
 BUSYBOX=/bin/busybox
+NODE=$(command -v node)
 if ! dpkg -s busybox-static >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1; then
   echo "==> installing busybox-static gcc libc6-dev (apt)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq --no-install-recommends busybox-static gcc libc6-dev >/dev/null
 fi
 
+# The cluster DNS (packages/dns) as one JavaScript file for the dns image, run by the host's node binary, with
+# the API schema that packages/api reads beside it at run time.
+DEFINITIONS=$REPO/packages/api/src/schema/generated/definitions.json
+DNS_BUNDLE=$(mktemp)
+trap 'rm -f "$DNS_BUNDLE"' EXIT
+(cd "$REPO" && node_modules/.bin/esbuild packages/dns/src/main.ts --bundle --platform=node --target=node20 --format=esm \
+  --conditions=source --log-level=warning --outfile="$DNS_BUNDLE" \
+  --banner:js="import { createRequire as __kubelabCreateRequire } from 'node:module'; const require = __kubelabCreateRequire(import.meta.url);")
+
 # Everything the output depends on; unchanged inputs mean nothing to do.
 stamp=$( {
   cd "$HERE" && find build.sh src rootfs -type f | LC_ALL=C sort | while read -r f; do
     printf '%s %s\n' "$f" "$(stat -c %a "$f")"; cat "$f"; done
-  sha256sum "$BUSYBOX"; gcc --version | head -n 1
+  sha256sum "$BUSYBOX" "$NODE"; sha256sum <"$DNS_BUNDLE"; sha256sum <"$DEFINITIONS"; gcc --version | head -n 1
 } | sha256sum | cut -d' ' -f1)
 if [ "$FORCE" != --force ] && [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$stamp" ]; then
   missing=""
@@ -59,7 +70,7 @@ fi
 start=$(date +%s%N)
 mkdir -p "$OUT/blobs/sha256"
 WORK=$(mktemp -d "$OUT/.work.XXXXXX") # same filesystem as the blobs: archives hard-link them
-trap 'rm -rf "$WORK"' EXIT
+trap 'rm -rf "$WORK" "$DNS_BUNDLE"' EXIT
 
 TAR_OPTS=(--sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --format=gnu)
 
@@ -75,7 +86,7 @@ blob() {
 
 # Layer trees.
 L=$WORK/layers
-mkdir -p "$L/pause" "$L/busybox" "$L/web" "$L/kuard/bin"
+mkdir -p "$L/pause" "$L/busybox" "$L/web" "$L/kuard/bin" "$L/node/usr/local/bin" "$L/dns/kubelab"
 gcc -static -Os -s -Wall -Wextra -o "$L/pause/pause" "$HERE/src/pause.c"
 gcc -static -Os -s -Wall -Wextra -o "$L/kuard/bin/memhog" "$HERE/src/memhog.c"
 
@@ -93,12 +104,22 @@ gcc -static -Os -s -Wall -Wextra -o "$L/kuard/bin/memhog" "$HERE/src/memhog.c"
   printf 'root:x:0:\ndaemon:x:1:\nnogroup:x:65534:\n' >etc/group
   printf 'hosts: files dns\n' >etc/nsswitch.conf
 )
+cp -a "$HERE/rootfs/busybox/." "$L/busybox/"
 cp -a "$HERE/rootfs/web/." "$L/web/"
 mkdir -p "$L/web/etc/nginx/conf.d" "$L/web/var/log/nginx"
 cp -a "$HERE/rootfs/kuard/." "$L/kuard/"
+# Node.js: the host's binary and the shared libraries it loads, at the paths the loader looks in.
+cp "$NODE" "$L/node/usr/local/bin/node"
+ldd "$NODE" | grep -o '/[^ ]*' | while read -r lib; do
+  mkdir -p "$L/node$(dirname "$lib")"
+  cp -L "$lib" "$L/node$lib"
+done
+cp "$DNS_BUNDLE" "$L/dns/kubelab/dns.mjs"
+mkdir -p "$L/dns/kubelab/generated"
+cp "$DEFINITIONS" "$L/dns/kubelab/generated/definitions.json"
 
 declare -A LAYER
-for name in pause busybox web kuard; do
+for name in pause busybox web kuard node dns; do
   (cd "$L/$name" && tar "${TAR_OPTS[@]}" -cf "$WORK/$name.tar" $(ls -A))
   LAYER[$name]=$(blob "$WORK/$name.tar")
 done

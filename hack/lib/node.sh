@@ -7,9 +7,10 @@
 #   hack/lib/node.sh status                 list the nodes
 #   hack/lib/node.sh cni NAME POD_CIDR      write NAME's CNI conflist (bridge + host-local + portmap), route
 #                                           POD_CIDR from the host via the node
+#   hack/lib/node.sh routes                 routes between the nodes' pod CIDRs, from "NAME POD_CIDR NODE_IP" lines on stdin
 #   hack/lib/node.sh env NAME               print NAME's settings as shell variables
 # Sourcing this file defines the same functions (node_up, node_down, node_status, node_cni, node_env,
-# node_images) for hack/lab. containerd's CRI streaming server (exec/attach/port-forward) listens on
+# node_routes, node_images) for hack/lab. containerd's CRI streaming server (exec/attach/port-forward) listens on
 # NODE_IP:10010. Needs root. Layout for node NAME:
 #   /run/netns/NAME                    network namespace (eth0 = NODE_IP, default route via the bridge)
 #   /run/kubelab/NAME/                 containerd.sock, containerd.pid, containerd state, node.env
@@ -271,6 +272,26 @@ EOF
   fi
 }
 
+# node_routes: in every node, a route to each other node's pod CIDR via that node's IP (kindnet's part in
+# kind), from lines "NAME POD_CIDR NODE_IP" on stdin; routes to nodes no longer listed are removed.
+node_routes() {
+  local routes name cidr ip other
+  routes=$(cat)
+  while read -r name _ _; do
+    [ -e "/run/netns/$name" ] || continue
+    local want=""
+    while read -r other cidr ip; do
+      [ "$other" = "$name" ] && continue
+      nsenter --net="/run/netns/$name" ip route replace "$cidr" via "$ip" dev eth0
+      want="$want $cidr"
+    done <<<"$routes"
+    nsenter --net="/run/netns/$name" ip route show | awk '$2 == "via" || $3 == "via" {print $1}' | while read -r cidr; do
+      case $cidr in default) continue ;; esac
+      case " $want " in *" $cidr "*) ;; *) nsenter --net="/run/netns/$name" ip route del "$cidr" 2>/dev/null || true ;; esac
+    done
+  done <<<"$routes"
+}
+
 # A process that exists and is not a zombie (kill -0 succeeds on zombies).
 _kl_alive() {
   local stat
@@ -310,12 +331,19 @@ node_up() {
     ip link add "$NODE_VETH" type veth peer name eth0 netns "$name"
   fi
   ip link set "$NODE_VETH" master "$KUBELAB_BRIDGE" up
+  # A node made again has a new MAC behind its old IP: drop the host's cached neighbour entry, or replies go to
+  # the old MAC until the entry goes stale (about 30 s of lost connections).
+  ip neigh del "$NODE_IP" dev "$KUBELAB_BRIDGE" 2>/dev/null || true
   local in=(nsenter --net="$NODE_NETNS")
   "${in[@]}" ip link set lo up
   "${in[@]}" ip addr replace "$NODE_IP/24" dev eth0
   "${in[@]}" ip link set eth0 up
   "${in[@]}" ip route replace default via "$KUBELAB_NODE_NET.1"
   "${in[@]}" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.route_localnet=1
+  # Bridged pod-to-pod traffic passes iptables (kube-proxy's DNAT and its reverse for a service backend on the
+  # client's own bridge), as upstream requires of the node (br_netfilter, per network namespace).
+  [ -e /proc/sys/net/bridge ] || modprobe br_netfilter 2>/dev/null || true
+  "${in[@]}" sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null || _kl_log "$name: no br_netfilter: a service backend on the client's node may not answer"
 
   _kl_cgroup_create "$NODE_CGROUP/runtime"
   _kl_cgroup_create "$NODE_CGROUP/kubepods"
@@ -425,6 +453,7 @@ node_down() {
   done
   if [ -e "$NODE_NETNS" ]; then ip netns del "$name" 2>/dev/null || { umount -l "$NODE_NETNS" 2>/dev/null; rm -f "$NODE_NETNS"; }; fi
   ip link del "$NODE_VETH" 2>/dev/null || true
+  [ -z "$NODE_IP" ] || ip neigh del "$NODE_IP" dev "$KUBELAB_BRIDGE" 2>/dev/null || true
   if [ -n "$NODE_IP" ]; then
     ip route show | { grep " via $NODE_IP " || true; } | while read -r m; do ip route del $m 2>/dev/null || true; done
   fi
@@ -472,6 +501,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     down) node_down "$@" ;;
     status) node_status ;;
     cni) node_cni "$@" ;;
+    routes) node_routes ;;
     env) node_env "$@" ;;
     images) node_images "$@" ;;
     *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;

@@ -4,29 +4,20 @@
 // deleted pod's containers go away; `hack/lab down` leaves no namespace, node directory or process behind.
 // Needs root (CI runs as root); skipped otherwise.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../fixtures/apiserver.js';
-import { kubectl } from '../fixtures/kubectl.js';
-import { freePort } from '../fixtures/ports.js';
+import { alive, isRoot, type Lab, startLab } from '../fixtures/lab.js';
 import { until } from '../fixtures/wait.js';
 
 const run = promisify(execFile);
-const isRoot = process.getuid?.() === 0;
 // Names, addresses and pod CIDRs of their own, clear of a developer's `hack/lab up` (kubelab-node-1.., 172.30.0.11..,
-// 10.244.0.0/24..) and of the CRI tests' nodes (index 200-239).
-const PREFIX = `e2e${process.pid % 1000}-`;
+// 10.244.0.0/24..), of the other e2e files and of the CRI tests' nodes (index 200-239).
 const INDEX_BASE = 120;
 const CLUSTER_CIDR = '10.244.128.0/17';
-const NODES = [`${PREFIX}1`, `${PREFIX}2`];
-
-let state: string;
-let env: NodeJS.ProcessEnv;
-let upOutput = '';
-const k = (args: string[], input?: string) => kubectl(join(state, 'kubeconfig'), args, { input, timeoutMs: 60_000 });
+let lab: Lab;
+let NODES: string[] = [];
+const k = (args: string[], input?: string) => lab.k(args, input);
 const timings: Record<string, number> = {};
 
 /** Membership of an IPv4 address in CLUSTER_CIDR (10.244.128.0/17), itself within 10.244.0.0/16. */
@@ -42,81 +33,33 @@ async function runtimeObjectsFor(node: string, uid: string): Promise<number> {
   return stdout.trim().split('\n').slice(1).filter(Boolean).length;
 }
 
-function pidsOf(dir: string): number[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.pid')).map((f) => Number(readFileSync(join(dir, f), 'utf8').trim())).filter((p) => p > 0);
-}
-
-/** A process that exists and is not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 describe.skipIf(!isRoot)('pods on a two-node lab (hack/lab up --nodes 2)', () => {
   beforeAll(async () => {
-    state = mkdtempSync(join(tmpdir(), 'kubelab-e2e-'));
-    const apiPort = await freePort();
-    let etcdPort: number;
-    do etcdPort = await freePort();
-    while (etcdPort + 1 === apiPort);
-    env = {
-      ...process.env,
-      KUBELAB_STATE: state,
-      KUBELAB_APISERVER_PORT: String(apiPort),
-      KUBELAB_ETCD_PORT: String(etcdPort),
-      KUBELAB_SCHEDULER_PORT: String(await freePort()),
-      KUBELAB_CONTROLLER_MANAGER_PORT: String(await freePort()),
-      KUBELAB_NODE_PREFIX: PREFIX,
-      KUBELAB_NODE_INDEX_BASE: String(INDEX_BASE),
-      KUBELAB_CLUSTER_CIDR: CLUSTER_CIDR,
-    };
     const began = Date.now();
-    try {
-      upOutput = (await run(join(ROOT, 'hack/lab'), ['up', '--nodes', '2'], { cwd: ROOT, env, timeout: 400_000 })).stdout;
-    } catch (err) {
-      const log = (f: string) => {
-        try {
-          return `--- ${f}\n${readFileSync(join(state, 'logs', f), 'utf8').slice(-3000)}`;
-        } catch {
-          return '';
-        }
-      };
-      const e = err as Error & { stdout?: string; stderr?: string };
-      throw new Error(`hack/lab up failed: ${e.message}\n${e.stdout}\n${e.stderr}\n${NODES.map((n) => log(`kubelet-${n}.log`)).join('\n')}`);
-    }
+    lab = await startLab({ prefix: `e2e${process.pid % 1000}-`, indexBase: INDEX_BASE, clusterCIDR: CLUSTER_CIDR, nodes: 2 });
+    NODES = lab.nodes;
     timings['hack/lab up --nodes 2'] = Date.now() - began;
   }, 420_000);
 
   afterAll(async () => {
-    if (!env) return;
-    const pids = [...pidsOf(join(state, 'run')), ...NODES.flatMap((n) => pidsOf(`/run/kubelab/${n}`))];
-    const down = await run(join(ROOT, 'hack/lab'), ['down'], { cwd: ROOT, env, timeout: 120_000 });
+    if (!lab) return;
+    const { first, second, pids } = await lab.down();
+    console.log(`e2e timings (ms): ${JSON.stringify(timings)}\n${lab.upOutput}`);
+    expect(first).toContain(`stopped kubelet on ${NODES[0]}`);
     // A second down is a no-op.
-    const again = await run(join(ROOT, 'hack/lab'), ['down'], { cwd: ROOT, env, timeout: 60_000 });
-    console.log(`e2e timings (ms): ${JSON.stringify(timings)}\n${upOutput}`);
-    try {
-      expect(down.stdout).toContain(`stopped kubelet on ${NODES[0]}`);
-      expect(again.stdout).toBe('');
-      expect(pids.length).toBeGreaterThanOrEqual(8);
-      // hack/lab down waits for each process it stops; a SIGKILLed one may take a moment to go.
-      await until('every lab process to exit', async () => pids.filter(alive).length === 0, 10_000).catch(() => undefined);
-      expect(pids.filter(alive)).toEqual([]);
-      const { stdout: netns } = await run('ip', ['netns', 'list']);
-      for (const n of NODES) {
-        expect(netns).not.toContain(n);
-        expect(existsSync(`/run/kubelab/${n}`)).toBe(false);
-        expect(existsSync(`/var/lib/kubelab/${n}`)).toBe(false);
-      }
-      const { stdout: routes } = await run('ip', ['route']);
-      for (const [i] of NODES.entries()) expect(routes).not.toContain(`via 172.30.0.${10 + INDEX_BASE + i + 1} `);
-    } finally {
-      rmSync(state, { recursive: true, force: true });
+    expect(second).toBe('');
+    expect(pids.length).toBeGreaterThanOrEqual(8);
+    // hack/lab down waits for each process it stops; a SIGKILLed one may take a moment to go.
+    await until('every lab process to exit', async () => pids.filter(alive).length === 0, 10_000).catch(() => undefined);
+    expect(pids.filter(alive)).toEqual([]);
+    const { stdout: netns } = await run('ip', ['netns', 'list']);
+    for (const n of NODES) {
+      expect(netns).not.toContain(n);
+      expect(existsSync(`/run/kubelab/${n}`)).toBe(false);
+      expect(existsSync(`/var/lib/kubelab/${n}`)).toBe(false);
     }
+    const { stdout: routes } = await run('ip', ['route']);
+    for (const n of NODES) expect(routes).not.toContain(`via ${lab.nodeIP(n)} `);
   }, 180_000);
 
   it('has both nodes Ready with the kubelet version, their IPs on the node network', async () => {

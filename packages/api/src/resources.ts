@@ -78,7 +78,12 @@ export const RESOURCES: readonly ResourceInfo[] = [
     shortNames: ['po'],
     categories: ALL,
     status: true,
-    sub: [{ name: 'binding', kind: 'Binding', verbs: ['create'] }],
+    sub: [
+      { name: 'attach', kind: 'PodAttachOptions', verbs: ['create', 'get'] },
+      { name: 'binding', kind: 'Binding', verbs: ['create'] },
+      { name: 'exec', kind: 'PodExecOptions', verbs: ['create', 'get'] },
+      { name: 'log', kind: 'Pod', verbs: ['get'] },
+    ],
   }),
   r('', 'v1', 'ReplicationController', 'replicationcontrollers', true, { shortNames: ['rc'], categories: ALL, status: true, scale: true }),
   r('', 'v1', 'ResourceQuota', 'resourcequotas', true, { shortNames: ['quota'], status: true }),

@@ -7,6 +7,7 @@ import { parsePortRange } from './allocator/allocator.js';
 import { SUPPORTED_AUTHORIZATION_MODES } from './auth/modes.js';
 import { loadEncryptionConfiguration } from './storage/encryption/config.js';
 import type { EtcdClientTLS, EtcdStorageOptions } from './storage/etcd.js';
+import type { KubeletClientConfig } from './registry/kubelet-client.js';
 
 export interface ApiServerConfig {
   etcdServers: string[];
@@ -22,6 +23,11 @@ export interface ApiServerConfig {
   tlsCertFile: string;
   tlsPrivateKeyFile: string;
   clientCAFile?: string;
+  /** --kubelet-client-certificate, --kubelet-client-key: the apiserver's identity towards kubelets (logs, exec, attach). */
+  kubeletClientCertificate?: string;
+  kubeletClientKey?: string;
+  /** --kubelet-certificate-authority: verifies the kubelets' serving certificates (not verified without it, as upstream). */
+  kubeletCertificateAuthority?: string;
   serviceClusterIPRange: string;
   serviceNodePortRange: string;
   authorizationMode: string[];
@@ -75,6 +81,9 @@ export function defaults(): ApiServerConfig {
     tlsCertFile: '',
     tlsPrivateKeyFile: '',
     clientCAFile: undefined,
+    kubeletClientCertificate: undefined,
+    kubeletClientKey: undefined,
+    kubeletCertificateAuthority: undefined,
     serviceClusterIPRange: '10.96.0.0/12',
     serviceNodePortRange: '30000-32767',
     authorizationMode: ['AlwaysAllow'],
@@ -116,6 +125,9 @@ export const FLAGS = {
   'tls-cert-file': { kind: 'string' },
   'tls-private-key-file': { kind: 'string' },
   'client-ca-file': { kind: 'string' },
+  'kubelet-client-certificate': { kind: 'string', usage: 'Path to a client cert file for TLS.' },
+  'kubelet-client-key': { kind: 'string', usage: 'Path to a client key file for TLS.' },
+  'kubelet-certificate-authority': { kind: 'string', usage: 'Path to a cert file for the certificate authority.' },
   'service-cluster-ip-range': { kind: 'string' },
   'service-node-port-range': { kind: 'string' },
   'authorization-mode': { kind: 'stringSlice', usage: 'Ordered list of plug-ins to do authorization on secure port: AlwaysAllow, AlwaysDeny, Node, RBAC.' },
@@ -157,6 +169,9 @@ export function completeConfig(f: ParsedFlags<typeof FLAGS>): Readonly<ApiServer
     tlsCertFile: f['tls-cert-file'] ?? d.tlsCertFile,
     tlsPrivateKeyFile: f['tls-private-key-file'] ?? d.tlsPrivateKeyFile,
     clientCAFile: f['client-ca-file'] || undefined,
+    kubeletClientCertificate: f['kubelet-client-certificate'] || undefined,
+    kubeletClientKey: f['kubelet-client-key'] || undefined,
+    kubeletCertificateAuthority: f['kubelet-certificate-authority'] || undefined,
     serviceClusterIPRange: f['service-cluster-ip-range'] || d.serviceClusterIPRange,
     serviceNodePortRange: f['service-node-port-range'] || d.serviceNodePortRange,
     authorizationMode: nonEmpty(f['authorization-mode']) ?? d.authorizationMode,
@@ -192,6 +207,9 @@ export function validate(c: ApiServerConfig): ApiServerConfig {
   if (!c.etcdServers.length) problems.push('--etcd-servers must be specified');
   if (Boolean(c.etcdCertFile) !== Boolean(c.etcdKeyFile)) problems.push('--etcd-certfile and --etcd-keyfile must be specified together');
   if (!Number.isInteger(c.securePort) || c.securePort < 0 || c.securePort > 65535) problems.push(`--secure-port ${c.securePort} must be between 0 and 65535`);
+  if (Boolean(c.kubeletClientCertificate) !== Boolean(c.kubeletClientKey)) {
+    problems.push('--kubelet-client-certificate and --kubelet-client-key must be specified together');
+  }
   if (!c.tlsCertFile || !c.tlsPrivateKeyFile) problems.push('--tls-cert-file and --tls-private-key-file are required (generate them with `npm run pki -- init`)');
   try {
     parseCidr(c.serviceClusterIPRange);
@@ -237,5 +255,14 @@ export function readTLS(c: ApiServerConfig): { cert: Buffer; key: Buffer; ca?: B
     cert: readFileSync(c.tlsCertFile),
     key: readFileSync(c.tlsPrivateKeyFile),
     ca: c.clientCAFile ? readFileSync(c.clientCAFile) : undefined,
+  };
+}
+
+/** The kubelet client's TLS material (PEM), read from the --kubelet-* files. */
+export function kubeletClientConfig(c: ApiServerConfig): KubeletClientConfig {
+  return {
+    certPem: c.kubeletClientCertificate ? readFileSync(c.kubeletClientCertificate, 'utf8') : undefined,
+    keyPem: c.kubeletClientKey ? readFileSync(c.kubeletClientKey, 'utf8') : undefined,
+    caPem: c.kubeletCertificateAuthority ? readFileSync(c.kubeletCertificateAuthority, 'utf8') : undefined,
   };
 }

@@ -3,7 +3,7 @@
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { StatusError, badRequest, forbidden, requestEntityTooLarge, toStatusError, unauthorized, type KubeObject } from '@kubelab/api';
 import type { Logger } from '@kubelab/component-base';
-import { etcdClientTLS, type ApiServerConfig } from './config.js';
+import { etcdClientTLS, kubeletClientConfig, type ApiServerConfig } from './config.js';
 import { invalidNameError, requestInfoFor, type RequestInfo } from './endpoints/request-info.js';
 import { unsupportedMediaTypeFor } from './endpoints/negotiation.js';
 import { handleResource, notFoundPage, type ResourceContext } from './endpoints/resources.js';
@@ -63,6 +63,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
     serviceNodePortRange: config.serviceNodePortRange,
     etcdServers: config.etcdServers,
     etcdClientTLS: etcdClientTLS(config),
+    kubeletClient: kubeletClientConfig(config),
     clock,
   });
   const namespaces = registry.store('', 'v1', 'namespaces');

@@ -1,7 +1,7 @@
 // Upstream: k8s.io/apiserver/pkg/server/secure_serving.go (the connection timeouts of the secure port) and
 // the graceful shutdown of genericapiserver.go (readyz fails, stop accepting, end watches, drain, close).
 import type { Server as HttpsServer } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '@kubelab/component-base';
@@ -80,6 +80,16 @@ export class ServingLifecycle {
     };
     server.on('request', started);
     server.on('upgrade', started);
+    // Upgrade requests (pods/exec, pods/attach: SPDY/3.1 or WebSocket) go through the same filters and handlers
+    // as every other request; the handler that serves one takes the connection over (reply.hijack()).
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      if (head.length) socket.unshift(head);
+      const res = new ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(socket);
+      res.once('finish', () => socket.end());
+      server.emit('request', req, res);
+    });
     app.addHook('onSend', async (_req, reply) => {
       if (this.closing) reply.header('connection', 'close');
     });

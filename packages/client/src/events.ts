@@ -311,6 +311,3 @@ export class ComponentEventRecorder implements EventRecorder {
     this.broadcaster.shutdown();
   }
 }
-
-/** @deprecated The kubelet's name for ComponentEventRecorder (`new EventRecorder({...})`), until it switches. */
-export const EventRecorder = ComponentEventRecorder;

@@ -307,6 +307,28 @@ describe('cluster DNS', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  it('answers NXDOMAIN at once for names outside the cluster when resolv.conf has no nameserver (an offline lab)', async () => {
+    const empty = join(mkdtempSync(join(tmpdir(), 'kubelab-dns-')), 'resolv.conf');
+    writeFileSync(empty, '# no upstream\noptions ndots:5\n');
+    const port = await freePort();
+    const offline = createDNSServer(validate({ ...defaults(), dnsBindAddress: '127.0.0.1', dnsPort: port, healthPort: 0, readyPort: 0, metricsPort: 0, resolvConf: empty }), {
+      client: new RestClient(loadKubeconfig(api.kubeconfig)),
+      logger: silentLogger(),
+      localIPs: [],
+    });
+    await offline.start();
+    try {
+      const ask = (name: string) => UDPClient({ dns: '127.0.0.1', port, retryOverTCP: false, timeout: 5000 })(name, 'A');
+      const started = Date.now();
+      const r = await ask('kubernetes.default');
+      expect(r.header.rcode).toBe(3); // NXDOMAIN
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(addresses(await ask('web.default.svc.cluster.local'))).toEqual(addresses(await udp('web.default.svc.cluster.local', 'A')));
+    } finally {
+      await offline.stop();
+    }
+  });
+
   it('serves /health, /ready and the metrics', async () => {
     const { health, ready, metrics } = server.ports();
     expect(await get(health, '/health')).toEqual({ status: 200, body: 'OK' });

@@ -108,7 +108,10 @@ export function createDNSServer(config: Readonly<DNSConfig>, opts: DNSServerOpti
     const q = request.questions[0]!;
     const result = resolve(q, view!, resolverOptions);
     if (result.action === 'forward') {
-      if (!forwarder) return { message: errorReply(request, RCode.SERVFAIL), rcode: RCode.SERVFAIL, plugin: 'forward' };
+      // No upstream (an offline lab's empty resolv.conf): names outside the served zones do not exist, answered at
+      // once as an upstream would answer a name it does not know (NXDOMAIN, so stub resolvers go on down their search
+      // list: `nslookup kubernetes.default` first asks for the bare name), rather than left to time out.
+      if (!forwarder) return { message: errorReply(request, RCode.NXDOMAIN), rcode: RCode.NXDOMAIN, plugin: '' };
       return forwarder.forward(request, proto);
     }
     reply.header.aa = result.authoritative ? 1 : 0;
@@ -211,11 +214,11 @@ export function createDNSServer(config: Readonly<DNSConfig>, opts: DNSServerOpti
     ready: isReady,
     async start() {
       let upstreams = parseResolvConf(readFileSync(config.resolvConf, 'utf8'));
-      if (!upstreams.length) throw new Error(`no nameservers found in ${config.resolvConf}`);
+      if (!upstreams.length) logger.warn({ resolvConf: config.resolvConf }, 'No nameservers to forward to: names outside the cluster zones do not exist (NXDOMAIN)');
       const self = upstreams.filter((u) => isSelfUpstream(u, config.dnsBindAddress, config.dnsPort, localIPs));
       if (self.length) logger.warn({ upstreams: self }, 'Ignoring upstream servers that are this server (a forwarding loop)');
       upstreams = upstreams.filter((u) => !self.includes(u));
-      forwarder = new Forwarder({
+      forwarder = upstreams.length === 0 ? undefined : new Forwarder({
         upstreams,
         timeoutMs: config.forwardTimeoutMs,
         deadlineMs: config.forwardDeadlineMs,

@@ -20,8 +20,33 @@ describe('kubelet flags', () => {
       nodeStatusReportFrequencyMs: 300_000,
       nodeLeaseDurationSeconds: 40,
       runtimeRequestTimeoutMs: 120_000,
+      address: '0.0.0.0',
+      tlsCertFile: '',
+      clientCAFile: '',
+      authenticationTokenWebhook: false,
+      anonymousAuth: false,
+      authorizationMode: 'AlwaysAllow',
     });
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it("takes the API server's flags: serving, authentication and authorization", () => {
+    const c = configFromFlags([
+      '--kubeconfig=k', '--port=10251', '--address=172.30.0.11', '--tls-cert-file=/pki/kubelet.crt', '--tls-private-key-file=/pki/kubelet.key',
+      '--client-ca-file=/pki/ca.crt', '--authentication-token-webhook', '--anonymous-auth=true', '--authorization-mode=Webhook',
+    ]);
+    expect(c).toMatchObject({
+      port: 10251,
+      address: '172.30.0.11',
+      tlsCertFile: '/pki/kubelet.crt',
+      tlsPrivateKeyFile: '/pki/kubelet.key',
+      clientCAFile: '/pki/ca.crt',
+      authenticationTokenWebhook: true,
+      anonymousAuth: true,
+      authorizationMode: 'Webhook',
+    });
+    expect(() => configFromFlags(['--kubeconfig=k', '--authorization-mode=RBAC'])).toThrow(/--authorization-mode\) "RBAC": must be AlwaysAllow or Webhook/);
+    expect(() => configFromFlags(['--kubeconfig=k', '--tls-cert-file=/a.crt'])).toThrow('--tls-cert-file and --tls-private-key-file must be given together');
   });
 
   it('parses labels, taints, lists and durations as pflag does', () => {

@@ -24,7 +24,21 @@ export interface KubeletConfig {
   nodeLabels: Record<string, string>;
   registerWithTaints: Taint[];
   maxPods: number;
+  /** --port: the kubelet's HTTPS API (10250). */
   port: number;
+  /** --address: the IP the API listens on (0.0.0.0). */
+  address: string;
+  /** --tls-cert-file, --tls-private-key-file: the API's serving certificate; self-signed in <root-dir>/pki when absent. */
+  tlsCertFile: string;
+  tlsPrivateKeyFile: string;
+  /** --client-ca-file: client certificates signed by it authenticate to the API. */
+  clientCAFile: string;
+  /** --authentication-token-webhook: bearer tokens are checked with a TokenReview. */
+  authenticationTokenWebhook: boolean;
+  /** --anonymous-auth: unauthenticated requests are system:anonymous (upstream's default true; Kubelab's false). */
+  anonymousAuth: boolean;
+  /** --authorization-mode: AlwaysAllow or Webhook (a SubjectAccessReview per request). */
+  authorizationMode: 'AlwaysAllow' | 'Webhook';
   healthzPort: number;
   healthzBindAddress: string;
   nodeStatusUpdateFrequencyMs: number;
@@ -59,6 +73,13 @@ export function defaults(): Omit<KubeletConfig, 'kubeconfig' | 'nodeName' | 'nod
     registerWithTaints: [],
     maxPods: 110,
     port: 10250,
+    address: '0.0.0.0',
+    tlsCertFile: '',
+    tlsPrivateKeyFile: '',
+    clientCAFile: '',
+    authenticationTokenWebhook: false,
+    anonymousAuth: false,
+    authorizationMode: 'AlwaysAllow',
     healthzPort: 10248,
     healthzBindAddress: '127.0.0.1',
     nodeStatusUpdateFrequencyMs: 10_000,
@@ -108,6 +129,10 @@ export function validate(c: KubeletConfig): Readonly<KubeletConfig> {
   };
   port('port', c.port, false);
   port('healthzPort', c.healthzPort, true);
+  if (!!c.tlsCertFile !== !!c.tlsPrivateKeyFile) errs.push('--tls-cert-file and --tls-private-key-file must be given together');
+  if (c.authorizationMode !== 'AlwaysAllow' && c.authorizationMode !== 'Webhook') {
+    errs.push(`invalid configuration: authorization.mode (--authorization-mode) ${JSON.stringify(c.authorizationMode)}: must be AlwaysAllow or Webhook`);
+  }
   if (c.maxPods < 0) errs.push(`invalid configuration: maxPods (--max-pods) ${c.maxPods} must not be a negative number`);
   if (c.nodeStatusUpdateFrequencyMs <= 0) errs.push('invalid configuration: nodeStatusUpdateFrequency (--node-status-update-frequency) must be greater than 0');
   if (c.nodeStatusReportFrequencyMs <= 0) errs.push('invalid configuration: nodeStatusReportFrequency (--node-status-report-frequency) must be greater than 0');
@@ -132,6 +157,13 @@ export const FLAGS = {
   'register-with-taints': { kind: 'stringSlice', usage: 'Register the node with the given list of taints (comma separated "<key>=<value>:<effect>").' },
   'max-pods': { kind: 'int32', usage: 'Number of Pods that can run on this Kubelet.' },
   port: { kind: 'int32', usage: 'The port for the Kubelet to serve on.' },
+  address: { kind: 'string', usage: 'The IP address for the Kubelet to serve on (set to 0.0.0.0 or :: for listening on all interfaces and IP address families).' },
+  'tls-cert-file': { kind: 'string', usage: 'File containing x509 Certificate used for serving HTTPS. If not provided, a self-signed certificate and key are generated in --root-dir/pki.' },
+  'tls-private-key-file': { kind: 'string', usage: 'File containing x509 private key matching --tls-cert-file.' },
+  'client-ca-file': { kind: 'string', usage: 'If set, any request presenting a client certificate signed by one of the authorities in the client-ca-file is authenticated with an identity corresponding to the CommonName of the client certificate.' },
+  'authentication-token-webhook': { kind: 'bool', usage: 'Use the TokenReview API to determine authentication for bearer tokens.' },
+  'anonymous-auth': { kind: 'bool', usage: "Enables anonymous requests to the Kubelet server. Requests that are not rejected by another authentication method are treated as anonymous requests (Kubelab's default: false)." },
+  'authorization-mode': { kind: 'string', usage: 'Authorization mode for Kubelet server. Valid options are AlwaysAllow or Webhook. Webhook mode uses the SubjectAccessReview API to determine authorization.' },
   'healthz-port': { kind: 'int32', usage: 'The port of the localhost healthz endpoint (set to 0 to disable).' },
   'healthz-bind-address': { kind: 'string', usage: 'The IP address for the healthz server to serve on.' },
   'node-status-update-frequency': { kind: 'duration', usage: 'Specifies how often kubelet computes node status.' },
@@ -160,6 +192,13 @@ export function completeConfig(f: ParsedFlags<typeof FLAGS>): Readonly<KubeletCo
     registerWithTaints: (f['register-with-taints'] ?? []).filter(Boolean).map(parseTaint),
     maxPods: f['max-pods'] ?? d.maxPods,
     port: f.port ?? d.port,
+    address: f.address || d.address,
+    tlsCertFile: f['tls-cert-file'] ?? d.tlsCertFile,
+    tlsPrivateKeyFile: f['tls-private-key-file'] ?? d.tlsPrivateKeyFile,
+    clientCAFile: f['client-ca-file'] ?? d.clientCAFile,
+    authenticationTokenWebhook: f['authentication-token-webhook'] ?? d.authenticationTokenWebhook,
+    anonymousAuth: f['anonymous-auth'] ?? d.anonymousAuth,
+    authorizationMode: (f['authorization-mode'] || d.authorizationMode) as KubeletConfig['authorizationMode'],
     healthzPort: f['healthz-port'] ?? d.healthzPort,
     healthzBindAddress: f['healthz-bind-address'] || d.healthzBindAddress,
     nodeStatusUpdateFrequencyMs: f['node-status-update-frequency'] ?? d.nodeStatusUpdateFrequencyMs,

@@ -101,6 +101,40 @@ describe('kubelet (fake runtime, real apiserver)', () => {
     expect(mounts).toEqual([expect.objectContaining({ containerPath: '/etc/app', hostPath: join(dir, 'root/pods', uid, 'volumes/kubernetes.io~configmap/cfg') })]);
   }, 40_000);
 
+  it('probes: READY follows the readiness probe; a failing liveness probe restarts the container (events Unhealthy, Killing)', async () => {
+    const fail = (cmd: string) => runtime.execResults.set(cmd, { stdout: Buffer.from('not yet\n'), stderr: Buffer.alloc(0), exitCode: 1 });
+    fail('cat /tmp/probed-ready');
+    const spec = {
+      containers: [{
+        name: 'app', image: 'busybox',
+        readinessProbe: { exec: { command: ['cat', '/tmp/probed-ready'] }, periodSeconds: 1 },
+        livenessProbe: { exec: { command: ['cat', '/tmp/probed-healthy'] }, periodSeconds: 1, failureThreshold: 2 },
+      }],
+    };
+    expect((await k(['create', '-f', '-'], pod('probed', spec))).stderr).toBe('');
+    const row = async () => (await k(['get', 'pod', 'probed', '--no-headers'])).stdout.trim().split(/\s+/);
+    await until('probed Running', async () => (await row())[2] === 'Running');
+    await until('a failed readiness probe seen', async () => runtime.calls.filter((c) => c.method === 'execSync').length >= 2, 10_000);
+    expect((await row())[1]).toBe('0/1');
+    expect((await k(['get', 'pod', 'probed', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout).toBe('False');
+    runtime.execResults.delete('cat /tmp/probed-ready');
+    await until('READY 1/1', async () => (await row())[1] === '1/1', 10_000);
+
+    fail('cat /tmp/probed-healthy');
+    await until('RESTARTS 1', async () => (await row())[3] === '1', 20_000);
+    runtime.execResults.delete('cat /tmp/probed-healthy');
+    const status = JSON.parse((await k(['get', 'pod', 'probed', '-o', 'json'])).stdout).status;
+    expect(status.containerStatuses[0]).toMatchObject({ restartCount: 1, lastState: { terminated: { exitCode: 137 } } });
+    const events = async (reason: string) =>
+      (await k(['get', 'events', '--field-selector', `involvedObject.name=probed,reason=${reason}`, '-o', 'jsonpath={range .items[*]}{.message}{"\\n"}{end}'])).stdout;
+    await until('Killing event', async () => (await events('Killing')).includes('Container app failed liveness probe, will be restarted'), 10_000);
+    const unhealthy = await events('Unhealthy');
+    expect(unhealthy).toContain('Readiness probe failed: not yet');
+    expect(unhealthy).toContain('Liveness probe failed: not yet');
+    await until('ready again', async () => (await row())[1] === '1/1', 10_000);
+    expect((await row())[3]).toBe('1');
+  }, 60_000);
+
   it('finishes a deletion: stops the containers, removes the pod from the apiserver and the runtime', async () => {
     const uid = (await k(['get', 'pod', 'web', '-o', 'jsonpath={.metadata.uid}'])).stdout;
     const del = await k(['delete', 'pod', 'web', '--timeout=30s']);

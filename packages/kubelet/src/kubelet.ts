@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { findResource, isForbidden, isNotFound, notFound, type KubeObject } from '@kubelab/api';
-import { delayOn, EventRecorder, loadKubeconfig, realClock, RestClient, SharedInformerFactory, type Clock, type Informer } from '@kubelab/client';
-import type { Component, Logger } from '@kubelab/component-base';
+import { ComponentEventRecorder, delayOn, loadKubeconfig, realClock, RestClient, SharedInformerFactory, type Clock, type Informer } from '@kubelab/client';
+import { DELEGATED_AUTH_CLIENT, DELEGATED_AUTH_TIMEOUT_MS, TokenReviewAuthenticator, type Component, type Logger } from '@kubelab/component-base';
 import type { ConfigMap, Node, Pod, Secret, Service } from 'kubernetes-types/core/v1';
 import type { KubeletConfig } from './config.js';
 import { RemoteRuntime } from './cri/remote.js';
@@ -22,6 +22,9 @@ import { goArch, readMachineInfo } from './nodestatus/machine-info.js';
 import { NodeStatusManager } from './nodestatus/node-status-manager.js';
 import type { NodeIdentity, NodeStatusInputs } from './nodestatus/node-status.js';
 import { KubeletPodSyncer, PodWorkers } from './pod-workers.js';
+import { ProberManager } from './prober/prober-manager.js';
+import { alwaysAllow, WebhookKubeletAuthorizer } from './server/auth.js';
+import { createKubeletServer, servingCertificate, type KubeletServer } from './server/server.js';
 import { restPodStatusClient, StatusManager, type PodStatusClient } from './status/status-manager.js';
 import { VolumeManager } from './volumemanager/volume-manager.js';
 
@@ -47,6 +50,8 @@ export interface KubeletDeps {
 export interface Kubelet extends Component {
   /** The port /healthz listens on (after start; undefined with --healthz-port 0). */
   healthzPort(): number | undefined;
+  /** The port of the kubelet's HTTPS API (after start). */
+  serverPort(): number | undefined;
   /** The Node's spec.podCIDR once seen. */
   podCIDR(): string | undefined;
 }
@@ -191,7 +196,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
     clusterDomain: config.clusterDomain,
     hostResolvConf: readResolvConf(config.resolvConf, logger),
   };
-  const recorder = new EventRecorder({
+  const recorder = new ComponentEventRecorder({
     client, component: 'kubelet', instance: nodeName, clock,
     onError: (err, reason) => logger.debug({ err: (err as Error).message, reason }, 'Could not write event'),
   });
@@ -213,10 +218,22 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
   };
   const statusManager = new StatusManager({ client: podStatusClient, clock, logger });
   const volumes = new VolumeManager({ client, rootDir: config.rootDir, logger });
+  const podRecorder = { event: (obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string) => recorder.event({ apiVersion: 'v1', kind: 'Pod', ...obj }, type, reason, message) };
+  // The prober (upstream NewMainKubelet's probeManager): its liveness and startup results reach the runtime
+  // manager, which restarts a failing container; a changed result syncs the pod (upstream syncLoopIteration).
+  const probeManager = new ProberManager({ podStatus: (uid) => statusManager.getPodStatus(uid), runtime: cri, recorder: podRecorder, clock, logger });
+  const syncOnProbe = (uid: string) => {
+    const pod = podByUID(uid);
+    if (pod) podUpdate(pod);
+  };
+  probeManager.livenessManager.onUpdate((u) => u.result === 'Failure' && syncOnProbe(u.podUID));
+  probeManager.readinessManager.onUpdate((u) => syncOnProbe(u.podUID));
+  probeManager.startupManager.onUpdate((u) => syncOnProbe(u.podUID));
   const runtimeManager = new VolumeMountingRuntimeManager({
     runtime: cri,
     images: imageService,
-    recorder: { event: (obj, type, reason, message) => recorder.event({ apiVersion: 'v1', kind: 'Pod', ...obj }, type, reason, message) },
+    recorder: podRecorder,
+    probeResults: { liveness: probeManager.livenessManager, startup: probeManager.startupManager },
     envSources,
     dns,
     podLogsRootDirectory: config.podLogsDir,
@@ -230,6 +247,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
   const syncer = new KubeletPodSyncer({
     runtimeManager,
     statusManager,
+    probeManager,
     hostIPs: [config.nodeIP],
     pullSecrets: async (pod) => {
       const out: Secret[] = [];
@@ -274,6 +292,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
   let abort: AbortController | undefined;
   const loops: Promise<void>[] = [];
   let healthz: Server | undefined;
+  let apiServer: KubeletServer | undefined;
   let cidr: string | undefined;
   let nodeReady = false;
   let cidrPending: Promise<void> | undefined;
@@ -358,13 +377,42 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
     });
   };
 
+  /** Upstream's ListenAndServeKubeletServer: the API on --address:--port, authenticated and authorized through the apiserver. */
+  let reviewClient: RestClient | undefined;
+  const serveAPI = async () => {
+    const webhook = config.authenticationTokenWebhook || config.authorizationMode === 'Webhook';
+    // Reviews go through a client of their own (own rate limits), as upstream's delegating clientset.
+    reviewClient = webhook ? new RestClient({ ...client.config, ...DELEGATED_AUTH_CLIENT, userAgent: `kubelet/${nodeName}/delegated-auth` }) : undefined;
+    const review = reviewClient;
+    const post = (path: string, body: object) => review!.request({ method: 'POST', path, body, signal: AbortSignal.timeout(DELEGATED_AUTH_TIMEOUT_MS) });
+    const cert = await servingCertificate({
+      tlsCertFile: config.tlsCertFile, tlsPrivateKeyFile: config.tlsPrivateKeyFile, rootDir: config.rootDir, nodeName, nodeIP: config.nodeIP,
+    });
+    apiServer = await createKubeletServer({
+      nodeName,
+      address: config.address,
+      port: config.port,
+      ...cert,
+      clientCA: config.clientCAFile ? readFileSync(config.clientCAFile, 'utf8') : undefined,
+      tokens: config.authenticationTokenWebhook ? new TokenReviewAuthenticator({ post, cacheTTLMs: 2 * 60_000 }) : undefined,
+      anonymous: config.anonymousAuth,
+      authorizer: config.authorizationMode === 'Webhook' ? new WebhookKubeletAuthorizer(post) : alwaysAllow,
+      pods: () => pods.store.list(),
+      podStatus: (uid) => statusManager.getPodStatus(uid),
+      runtime: cri,
+      logger,
+    });
+  };
+
   return {
     healthzPort: () => (healthz?.address() as AddressInfo | null)?.port,
+    serverPort: () => apiServer?.port(),
     podCIDR: () => cidr,
     async start() {
       const v = await cri.version();
       logger.info({ runtime: `${v.runtimeName}://${v.runtimeVersion}`, node: nodeName, nodeIP: config.nodeIP }, 'Container runtime initialized');
       await serveHealthz();
+      await serveAPI();
       abort = new AbortController();
       const signal = abort.signal;
       loops.push(statusLoop(signal));
@@ -382,11 +430,15 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
       if (!abort) return;
       abort.abort();
       abort = undefined;
+      probeManager.cleanupPods(new Set());
       await Promise.allSettled(loops);
       await informers.shutdown();
       await recorder.flush();
       await new Promise<void>((resolve) => (healthz ? healthz.close(() => resolve()) : resolve()));
       healthz = undefined;
+      await apiServer?.close();
+      apiServer = undefined;
+      reviewClient?.close();
       remote?.close();
       if (!deps.client) client.close();
     },

@@ -2,8 +2,10 @@ import { notFound } from '@kubelab/api';
 import { FakeClock } from '@kubelab/client';
 import type { Pod } from 'kubernetes-types/core/v1';
 import { describe, expect, it } from 'vitest';
+import { KubeGenericRuntimeManager } from './kuberuntime/runtime-manager.js';
 import { newHarness, newPod } from './kuberuntime/test-helpers.js';
 import { KubeletPodSyncer, PodWorkers, type PodSyncer } from './pod-workers.js';
+import { ProberManager } from './prober/prober-manager.js';
 import { StatusManager, type PodStatusClient } from './status/status-manager.js';
 
 class RecordingSyncer implements PodSyncer {
@@ -218,5 +220,143 @@ describe('pod workers with the kubelet syncer', () => {
     expect(cs.restartCount).toBe(2);
     // Older dead runs are removed: the newest run (crashed again at once) and the one before remain.
     expect(k.runtime.containersNamed('app').map((c) => c.config.metadata.attempt)).toEqual([1, 2]);
+  });
+});
+
+/** The kubelet's wiring of the prober: results reach the runtime manager, a changed result syncs the pod. */
+function probedKubelet() {
+  const h = newHarness();
+  const client = new FakePodStatusClient();
+  const statusManager = new StatusManager({ client, clock: h.clock });
+  const probeManager = new ProberManager({ podStatus: (uid) => statusManager.getPodStatus(uid), runtime: h.runtime, recorder: h.recorder, clock: h.clock, random: () => 0 });
+  const runtimeManager = new KubeGenericRuntimeManager({
+    runtime: h.runtime, images: h.images, recorder: h.recorder, clock: h.clock,
+    envSources: { getConfigMap: async () => undefined, getSecret: async () => undefined, listServices: async () => [] },
+    dns: { clusterDNS: [], clusterDomain: 'cluster.local', hostResolvConf: { servers: [], searches: [], options: [] } },
+    nodeName: 'node-1', hostIPs: ['172.30.0.10'], memoryCapacity: 4 * 1024 ** 3, mkdirAll: async () => {},
+    probeResults: { liveness: probeManager.livenessManager, startup: probeManager.startupManager },
+  });
+  const syncer = new KubeletPodSyncer({ runtimeManager, statusManager, probeManager, hostIPs: ['172.30.0.10'], clock: h.clock });
+  const workers = new PodWorkers({ syncer, clock: h.clock, resyncIntervalMs: 0 });
+  let current: Pod | undefined;
+  const resync = (u: { podUID: string }) => current?.metadata?.uid === u.podUID && workers.updatePod(current);
+  probeManager.livenessManager.onUpdate((u) => u.result === 'Failure' && resync(u));
+  probeManager.readinessManager.onUpdate(resync);
+  probeManager.startupManager.onUpdate(resync);
+  const update = async (pod: Pod) => {
+    current = pod;
+    workers.updatePod(pod);
+    await workers.waitIdle();
+  };
+  /** Moves time on, letting the syncs that probe results caused finish. */
+  const step = async (ms: number) => {
+    await h.clock.step(ms);
+    await workers.waitIdle();
+  };
+  const status = () => statusManager.getPodStatus('uid-web')!;
+  const condition = (type: string) => status().conditions!.find((c) => c.type === type)!;
+  return { ...h, probeManager, workers, update, step, status, condition };
+}
+
+describe('pod workers with the prober', () => {
+  const failing = (k: ReturnType<typeof probedKubelet>, cmd: string) =>
+    k.runtime.execResults.set(cmd, { stdout: Buffer.alloc(0), stderr: Buffer.from(`${cmd.split(' ').at(-1)}: No such file or directory\n`), exitCode: 1 });
+
+  it('a failing liveness probe kills the container with its reason and restarts it: restartCount 1, lastState terminated', async () => {
+    const k = probedKubelet();
+    const pod = newPod({ containers: [{ name: 'app', image: 'busybox:1.36', livenessProbe: { exec: { command: ['cat', '/tmp/healthy'] }, periodSeconds: 5, failureThreshold: 2 } }] });
+    await k.update(pod);
+    await k.step(0);
+    const first = k.latest('app').id;
+    expect(k.status().containerStatuses![0]).toMatchObject({ ready: true, started: true, restartCount: 0 });
+    failing(k, 'cat /tmp/healthy');
+    await k.step(5_000);
+    expect(k.latest('app').id).toBe(first);
+    await k.step(5_000);
+    const cs = k.status().containerStatuses![0]!;
+    expect(k.latest('app').id).not.toBe(first);
+    expect(cs).toMatchObject({ restartCount: 1, ready: true, state: { running: {} }, lastState: { terminated: { exitCode: 137, reason: 'Error' } } });
+    const events = k.recorder.events.map((e) => `${e.type} ${e.reason} ${e.message}`);
+    expect(events).toContain('Warning Unhealthy Liveness probe failed: /tmp/healthy: No such file or directory\n');
+    expect(events).toContain('Normal Killing Container app failed liveness probe, will be restarted');
+    expect(events.filter((e) => e.startsWith('Normal Started'))).toHaveLength(2);
+    // The new container is probed again (and passes): no more restarts.
+    k.runtime.execResults.clear();
+    await k.step(30_000);
+    expect(k.status().containerStatuses![0]!.restartCount).toBe(1);
+  });
+
+  it('a liveness probe with its own terminationGracePeriodSeconds stops the container with it', async () => {
+    const k = probedKubelet();
+    const probe = { exec: { command: ['cat', '/tmp/healthy'] }, periodSeconds: 1, failureThreshold: 1, terminationGracePeriodSeconds: 4 };
+    await k.update(newPod({ terminationGracePeriodSeconds: 60, containers: [{ name: 'app', image: 'busybox:1.36', livenessProbe: probe }] }));
+    const first = k.latest('app').id;
+    failing(k, 'cat /tmp/healthy');
+    await k.step(1_000);
+    expect(k.runtime.stopTimeouts.get(first)).toBe(4);
+  });
+
+  it('readiness: not ready until the first success, then Ready and ContainersReady follow the probe', async () => {
+    const k = probedKubelet();
+    const pod = newPod({ containers: [{ name: 'app', image: 'busybox:1.36', readinessProbe: { exec: { command: ['cat', '/tmp/ready'] }, periodSeconds: 10, initialDelaySeconds: 5 } }] });
+    await k.update(pod);
+    expect(k.status().containerStatuses![0]).toMatchObject({ ready: false, started: true, state: { running: {} } });
+    expect(k.condition('Ready')).toMatchObject({ status: 'False', reason: 'ContainersNotReady', message: 'containers with unready status: [app]' });
+    // Within initialDelaySeconds, not probed; the next tick (10 s) is the first probe.
+    await k.step(9_000);
+    expect(k.status().containerStatuses![0]!.ready).toBe(false);
+    await k.step(1_000);
+    expect(k.status().containerStatuses![0]!.ready).toBe(true);
+    expect(k.condition('Ready').status).toBe('True');
+    expect(k.condition('ContainersReady').status).toBe('True');
+    failing(k, 'cat /tmp/ready');
+    await k.step(30_000);
+    expect(k.status().containerStatuses![0]!.ready).toBe(false);
+    expect(k.condition('Ready')).toMatchObject({ status: 'False', reason: 'ContainersNotReady' });
+    expect(k.status().containerStatuses![0]!.restartCount).toBe(0);
+    expect(k.recorder.events.at(-1)).toMatchObject({ reason: 'Unhealthy', message: 'Readiness probe failed: /tmp/ready: No such file or directory\n' });
+  });
+
+  it('a startup probe holds started and ready until it succeeds; failing it restarts the container', async () => {
+    const k = probedKubelet();
+    const pod = newPod({
+      containers: [{
+        name: 'app', image: 'busybox:1.36',
+        startupProbe: { exec: { command: ['cat', '/tmp/started'] }, periodSeconds: 1, failureThreshold: 3 },
+        livenessProbe: { exec: { command: ['cat', '/tmp/healthy'] }, periodSeconds: 1, failureThreshold: 1 },
+      }],
+    });
+    failing(k, 'cat /tmp/started');
+    failing(k, 'cat /tmp/healthy');
+    await k.update(pod);
+    expect(k.status().containerStatuses![0]).toMatchObject({ started: false, ready: false });
+    await k.step(2_000);
+    // Three startup failures: killed and restarted; the liveness probe never ran.
+    expect(k.status().containerStatuses![0]!.restartCount).toBe(1);
+    const events = k.recorder.events.map((e) => e.message);
+    expect(events).toContain('Container app failed startup probe, will be restarted');
+    expect(events.some((m) => m.startsWith('Liveness'))).toBe(false);
+    k.runtime.execResults.clear();
+    await k.step(1_000);
+    expect(k.status().containerStatuses![0]).toMatchObject({ started: true, ready: true, restartCount: 1 });
+    // Started: now the liveness probe runs.
+    failing(k, 'cat /tmp/healthy');
+    await k.step(1_000);
+    expect(k.status().containerStatuses![0]!.restartCount).toBe(2);
+    expect(k.recorder.events.map((e) => e.message)).toContain('Container app failed liveness probe, will be restarted');
+  });
+
+  it('on deletion the liveness probe stops (no restart while terminating) and the probes go with the pod', async () => {
+    const k = probedKubelet();
+    const pod = newPod({ containers: [{ name: 'app', image: 'busybox:1.36', livenessProbe: { exec: { command: ['cat', '/tmp/healthy'] }, periodSeconds: 1 } }] });
+    await k.update(pod);
+    expect(k.probeManager.workerCount()).toBe(1);
+    await k.update({ ...pod, metadata: { ...pod.metadata, deletionTimestamp: '2025-01-01T00:00:30Z', deletionGracePeriodSeconds: 30 } });
+    expect(k.workers.state('uid-web')).toBe('terminated');
+    expect(k.probeManager.workerCount()).toBe(0);
+    failing(k, 'cat /tmp/healthy');
+    await k.step(10_000);
+    expect(k.runtime.methods().filter((m) => m === 'startContainer')).toHaveLength(1);
+    expect(k.runtime.methods().filter((m) => m === 'execSync')).toHaveLength(0);
   });
 });

@@ -9,6 +9,7 @@ import { podGracePeriodSeconds, type KubeGenericRuntimeManager } from './kuberun
 import { generateAPIPodStatus } from './status/generate.js';
 import type { StatusManager } from './status/status-manager.js';
 import type { RuntimePodStatus } from './kuberuntime/runtime-pod-status.js';
+import type { ProberManager } from './prober/prober-manager.js';
 
 export type PodWorkerState = 'syncing' | 'terminating' | 'terminated';
 
@@ -163,8 +164,8 @@ export interface KubeletPodSyncerOptions {
   hostIPs: string[];
   /** The pod's image pull secrets (default none). */
   pullSecrets?: (pod: Pod) => Promise<Secret[]>;
-  /** Readiness of the pod's containers by name (from the prober). */
-  readiness?: (pod: Pod) => ReadonlyMap<string, boolean>;
+  /** The prober: its workers follow the pod's lifecycle, its results set started and ready. */
+  probeManager?: Pick<ProberManager, 'addPod' | 'stopLivenessAndStartup' | 'removePod' | 'updatePodStatus'>;
   clock?: Clock;
 }
 
@@ -190,7 +191,7 @@ export class KubeletPodSyncer implements PodSyncer {
     const status = generateAPIPodStatus(this.withStatus(pod), runtime, {
       hostIPs: this.opts.hostIPs,
       now: this.clock.now(),
-      readiness: this.opts.readiness?.(pod),
+      probeManager: this.opts.probeManager,
       reasonCache: this.opts.runtimeManager.reasonCache,
       podIsTerminal,
     });
@@ -199,6 +200,8 @@ export class KubeletPodSyncer implements PodSyncer {
   }
 
   async syncPod(pod: Pod): Promise<boolean> {
+    // Probes start with the pod (upstream SyncPod's probeManager.AddPod).
+    if (!pod.metadata?.deletionTimestamp) this.opts.probeManager?.addPod(pod);
     const runtime = await this.opts.runtimeManager.getPodStatus(pod);
     const before = await this.writeStatus(pod, false, runtime);
     if (before.phase === 'Succeeded' || before.phase === 'Failed') return true;
@@ -214,12 +217,16 @@ export class KubeletPodSyncer implements PodSyncer {
   }
 
   async syncTerminatingPod(pod: Pod, gracePeriodSeconds: number): Promise<void> {
+    // A container being stopped is neither liveness- nor startup-probed; its readiness is, until it stopped.
+    this.opts.probeManager?.stopLivenessAndStartup(pod);
     const runtime = await this.opts.runtimeManager.getPodStatus(pod);
     await this.opts.runtimeManager.killPod(pod, runtime, gracePeriodSeconds);
+    this.opts.probeManager?.removePod(pod);
     await this.writeStatus(pod, true);
   }
 
   async syncTerminatedPod(pod: Pod, removed: boolean): Promise<boolean> {
+    this.opts.probeManager?.removePod(pod);
     const { running } = await this.writeStatus(pod, true);
     if (!pod.metadata?.deletionTimestamp && !removed) return false;
     if (running) return false;

@@ -150,6 +150,8 @@ function subresourceGVK(r: ResourceInfo, s: SubresourceInfo): GVK {
   return { group: s.group ?? r.group, version: s.version ?? r.version, kind: s.kind };
 }
 
+const STREAMING_SUBRESOURCES = new Set(['attach', 'exec', 'log']);
+
 /** Every path of a group-version with its operations, as upstream's installer lays them out. */
 function pathItems(group: string, version: string): PathItem[] {
   const items: PathItem[] = [];
@@ -184,6 +186,8 @@ function pathItems(group: string, version: string): PathItem[] {
     if (item.length) items.push({ path: `${base}/{name}`, params: [pathParam('name', r.kind), ...scopeParams, P.pretty], ops: item });
 
     for (const s of r.subresources) {
+      // The streaming subresources (upstream's connect operations, text or upgraded responses) are not described yet.
+      if (r.resource === 'pods' && STREAMING_SUBRESOURCES.has(s.name)) continue;
       const sgvk = subresourceGVK(r, s);
       const sdef = definitionFor(sgvk);
       const suffix = `${ns}${r.kind}${s.name[0]!.toUpperCase()}${s.name.slice(1)}`;

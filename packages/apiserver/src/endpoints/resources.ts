@@ -52,6 +52,7 @@ import {
   type WriteOptions,
 } from '../registry/rest.js';
 import type { DeleteOptions } from '../registry/strategy.js';
+import { isConnecter } from '../registry/rest.js';
 import type { AdmissionAttributes, AdmissionChain } from '../admission/admission.js';
 import type { UserInfo } from '../auth/authn.js';
 import type { RequestInfo } from './request-info.js';
@@ -366,6 +367,11 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
   // without a signing key).
   const storage = sub ? ctx.storages.get(`${resourceKey}/${sub}`) : resource;
   if (!storage) throw notFoundPage();
+  // pods/log, pods/exec, pods/attach: the storage takes the connection over (upstream's rest.Connecter).
+  if (isConnecter(storage)) {
+    if (!storage.connectMethods.includes(req.method)) throw methodNotSupported(gr, ri.verb);
+    return storage.connect(ns, ri.name, q, { req: req.raw, res: reply.raw, hijack: () => reply.hijack() });
+  }
   const admits = storage.admitsWrites;
 
   const warnings: string[] = [];

@@ -24,6 +24,9 @@ import { componentStatusREST } from './componentstatus.js';
 import { scaleREST } from './scale.js';
 import { statusREST } from './status.js';
 import type { Creater, NamedCreater, RESTStorage } from './rest.js';
+import { KubeletClient, type KubeletClientConfig } from './kubelet-client.js';
+import { podLogREST } from './pod-log.js';
+import { podAttachREST, podExecREST } from './pod-exec.js';
 
 export interface Registry {
   /** Every storage, keyed `<group>/<version>/<resource>[/<subresource>]` (core group is '': `/v1/pods/status`). */
@@ -68,6 +71,8 @@ export function createRegistry(opts: {
   /** etcd client URLs and TLS, probed by componentstatuses. */
   etcdServers?: string[];
   etcdClientTLS?: EtcdClientTLS;
+  /** How pods/log, pods/exec and pods/attach reach the kubelets (--kubelet-client-certificate, ...). */
+  kubeletClient?: KubeletClientConfig;
   clock?: Clock;
 }): Registry {
   const clock = opts.clock ?? (() => new Date());
@@ -109,6 +114,11 @@ export function createRegistry(opts: {
   }
   const pods = stores.get('/v1/pods')!;
   storages.set('/v1/bindings', legacyBindingREST(defs.get('/v1/bindings')!.info, pods, clock));
+  // The kubelet-proxying subresources (upstream's pod LogREST, ExecREST, AttachREST).
+  const kubelet = { getPod: pods.get.bind(pods), getNode: stores.get('/v1/nodes')!.get.bind(stores.get('/v1/nodes')!), kubelet: new KubeletClient(opts.kubeletClient) };
+  storages.set('/v1/pods/log', podLogREST(kubelet));
+  storages.set('/v1/pods/exec', podExecREST(kubelet));
+  storages.set('/v1/pods/attach', podAttachREST(kubelet));
   storages.set('/v1/componentstatuses', componentStatusREST(defs.get('/v1/componentstatuses')!.info, opts.etcdServers ?? [], opts.etcdClientTLS));
   return {
     storages,

@@ -1,6 +1,7 @@
 // Upstream k8s.io/apiserver/pkg/registry/rest: what a storage can do. Every resource and subresource is one
 // storage in the registry's table; the request handler (endpoints/resources.ts) serves a verb when the
 // storage registered for the path has the matching capability, and knows no resource by name.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiVersionOf, type GroupResource, type KubeList, type KubeObject, type ResourceInfo } from '@kubelab/api';
 import type { Watcher as WatchInterface } from '../storage/interface.js';
 import type { DeleteOptions } from './strategy.js';
@@ -120,3 +121,23 @@ export function restStorage(info: ResourceInfo, kind?: ObjectKind, opts: { admit
     warning: opts.warning,
   };
 }
+
+/** The connection a request takes over: the raw request and response, and how to tell the framework it is taken. */
+export interface Connection {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** From now on the storage writes the response itself (fastify's reply.hijack()). */
+  hijack(): void;
+}
+
+/**
+ * A subresource that answers by taking over the connection (upstream's rest.Connecter, and the log REST's
+ * LocationStreamer): pods/log, pods/exec, pods/attach. Errors thrown before hijack() become Status responses.
+ */
+export interface Connecter extends RESTStorage {
+  /** The HTTP methods served (upstream's ConnectMethods). */
+  readonly connectMethods: readonly string[];
+  connect(namespace: string, name: string, query: URLSearchParams, conn: Connection): Promise<void>;
+}
+
+export const isConnecter = (s: RESTStorage): s is Connecter => typeof (s as unknown as Record<string, unknown>).connect === 'function';

@@ -54,6 +54,24 @@ describe('computePodActions', () => {
     expect(computePodActions(pod, status(sb, [container('i1', 'exited')])).nextInitContainerToStart?.name).toBe('i2');
     expect(computePodActions(pod, status(sb, [container('i2', 'exited'), container('i1', 'exited')])).containersToStart).toEqual([0]);
   });
+
+  it('kills a running container whose liveness or startup probe failed, and restarts it unless the policy is Never', () => {
+    const pod = newPod({ containers: [{ name: 'a' }, { name: 'b' }] });
+    const sb = [sandbox('SANDBOX_READY', 0)];
+    const running = status(sb, [container('a', 'running', { id: 'ca' }), container('b', 'running', { id: 'cb' })]);
+    const results = (m: Record<string, string>) => ({ get: (id: string) => m[id] });
+    const live = computePodActions(pod, running, { liveness: results({ ca: 'Failure', cb: 'Success' }), startup: results({}) });
+    expect(live).toMatchObject({ killPod: false, createSandbox: false, containersToStart: [0] });
+    expect([...live.containersToKill]).toEqual([['ca', { name: 'a', container: pod.spec!.containers[0], message: 'Container a failed liveness probe, will be restarted', reason: 'LivenessProbe' }]]);
+    const startup = computePodActions(pod, running, { startup: results({ cb: 'Failure' }) });
+    expect(startup.containersToKill.get('cb')).toMatchObject({ message: 'Container b failed startup probe, will be restarted', reason: 'StartupProbe' });
+    expect(startup.containersToStart).toEqual([1]);
+    // Unknown (a startup probe that has not answered yet) keeps the container.
+    expect(computePodActions(pod, running, { startup: results({ ca: 'Unknown', cb: 'Success' }) }).containersToKill.size).toBe(0);
+    const never = computePodActions({ ...pod, spec: { ...pod.spec!, restartPolicy: 'Never' } }, running, { liveness: results({ ca: 'Failure' }) });
+    expect(never).toMatchObject({ killPod: false, containersToStart: [] });
+    expect(never.containersToKill.get('ca')?.message).toBe('Container a failed liveness probe');
+  });
 });
 
 describe('doBackOff', () => {
@@ -67,6 +85,18 @@ describe('doBackOff', () => {
     expect(doBackOff(pod, c, exited(0), backoff)).toBe('back-off 10s restarting failed container=app pod=web_default(uid-web)');
     // Another pod's container of the same name has its own backoff.
     expect(doBackOff(newPod({}, 'other'), c, exited(0), backoff)).toBeUndefined();
+  });
+
+  it('does not back off a running container being restarted, even with an older dead run', () => {
+    const clock = new FakeClock(0);
+    const backoff = new Backoff({ clock, initialMs: 10_000, maxMs: 300_000 });
+    const pod = newPod();
+    const c = pod.spec!.containers[0]!;
+    const dead = container('app', 'exited', { id: 'old', exitCode: 137, finishedAt: 0 });
+    expect(doBackOff(pod, c, status([sandbox('SANDBOX_READY')], [dead]), backoff)).toBeUndefined();
+    const runningAgain = status([sandbox('SANDBOX_READY')], [container('app', 'running', { id: 'new', restartCount: 1 }), dead]);
+    expect(doBackOff(pod, c, runningAgain, backoff)).toBeUndefined();
+    expect(doBackOff(pod, c, status([sandbox('SANDBOX_READY')], [dead]), backoff)).toMatch(/^back-off 10s/);
   });
 
   it('formats delays as Go durations', () => {

@@ -11,10 +11,24 @@ import { podNamespaceOptions } from './sandbox-config.js';
 export const CONTAINER_BACKOFF_INITIAL_MS = 10_000;
 export const CONTAINER_BACKOFF_MAX_MS = 300_000;
 
+/** Why a running container is killed (upstream containerKillReason): its probe's terminationGracePeriodSeconds may apply. */
+export type ContainerKillReason = 'LivenessProbe' | 'StartupProbe' | 'FailedPostStartHook';
+
 export interface ContainerToKill {
   name: string;
   container: Container;
   message: string;
+  reason?: ContainerKillReason;
+}
+
+/** The prober's cached results by container id (the runtime's id, without scheme): a Failure kills the container. */
+export interface ProbeResultsLookup {
+  get(containerID: string): string | undefined;
+}
+
+export interface ContainerProbeResults {
+  liveness?: ProbeResultsLookup;
+  startup?: ProbeResultsLookup;
 }
 
 export interface PodActions {
@@ -102,7 +116,7 @@ export function findNextInitContainerToRun(pod: Pod, status: RuntimePodStatus): 
 }
 
 /** What syncPod must do to bring the pod's runtime state to its spec. */
-export function computePodActions(pod: Pod, status: RuntimePodStatus): PodActions {
+export function computePodActions(pod: Pod, status: RuntimePodStatus, probes: ContainerProbeResults = {}): PodActions {
   const { changed, attempt, sandboxID } = podSandboxChanged(pod, status);
   const actions: PodActions = {
     killPod: changed, createSandbox: changed, sandboxID, attempt, containersToStart: [], containersToKill: new Map(),
@@ -161,11 +175,24 @@ export function computePodActions(pod: Pod, status: RuntimePodStatus): PodAction
       return;
     }
     if (s.hash && s.hash !== hashContainer(c)) {
+      // A changed spec restarts the container whatever the restart policy.
       actions.containersToKill.set(s.id, { name: c.name, container: c, message: `Container ${c.name} definition changed, will be restarted` });
       actions.containersToStart.push(i);
       return;
     }
-    keep++;
+    let kill: Pick<ContainerToKill, 'message' | 'reason'> | undefined;
+    if (probes.liveness?.get(s.id) === 'Failure') kill = { message: `Container ${c.name} failed liveness probe`, reason: 'LivenessProbe' };
+    else if (probes.startup?.get(s.id) === 'Failure') kill = { message: `Container ${c.name} failed startup probe`, reason: 'StartupProbe' };
+    if (!kill) {
+      keep++;
+      return;
+    }
+    // Killed, and started again unless the restart policy is Never (the pod is not killed: the container is expected to run again).
+    if (shouldRestartOnFailure(pod)) {
+      kill.message += ', will be restarted';
+      actions.containersToStart.push(i);
+    }
+    actions.containersToKill.set(s.id, { name: c.name, container: c, ...kill });
   });
   if (keep === 0 && actions.containersToStart.length === 0) actions.killPod = true;
   return actions;
@@ -186,8 +213,9 @@ function backoffKey(pod: Pod, container: Container): string {
  * (the first restart is immediate, then 10 s, 20 s, 40 s ... 300 s) and returns undefined.
  */
 export function doBackOff(pod: Pod, container: Container, status: RuntimePodStatus, backoff: Backoff): string | undefined {
-  const last = status.containerStatuses.find((c) => c.name === container.name && c.state === 'exited');
-  if (!last) return undefined;
+  // The newest instance decides: a running container being restarted (e.g. it failed its liveness probe) is not backed off.
+  const last = findContainerStatus(status, container.name);
+  if (last?.state !== 'exited') return undefined;
   const key = backoffKey(pod, container);
   if (backoff.isInBackOffSince(key, last.finishedAt)) {
     return `back-off ${formatDuration(backoff.get(key))} restarting failed container=${container.name} pod=${formatPod(pod)}`;

@@ -3,7 +3,7 @@
 // (EnsureImageExists) and pkg/kubelet/lifecycle/handlers.go (exec and httpGet hooks).
 import { mkdir } from 'node:fs/promises';
 import type { KubeObject } from '@kubelab/api';
-import { realClock, type Clock } from '@kubelab/client';
+import { realClock, type Clock, type EventRecorder } from '@kubelab/client';
 import type { Logger } from '@kubelab/component-base';
 import type { Container, LifecycleHandler, Pod, Secret } from 'kubernetes-types/core/v1';
 import type { AuthConfig, ImageService, PodSandboxConfig, RuntimeService } from '../cri/runtime-service.js';
@@ -12,15 +12,15 @@ import { Backoff } from './backoff.js';
 import { generateContainerConfig } from './container-config.js';
 import type { EnvSources } from './env.js';
 import {
-  computePodActions, CONTAINER_BACKOFF_INITIAL_MS, CONTAINER_BACKOFF_MAX_MS, doBackOff, formatDuration, formatPod, type PodActions,
+  computePodActions, CONTAINER_BACKOFF_INITIAL_MS, CONTAINER_BACKOFF_MAX_MS, doBackOff, formatDuration, formatPod, type ContainerKillReason,
+  type ContainerProbeResults, type PodActions,
 } from './pod-actions.js';
 import { findContainerStatus, getPodStatus, type RuntimePodStatus } from './runtime-pod-status.js';
 import { generatePodSandboxConfig, type DNSOptions } from './sandbox-config.js';
 
 /** The part of @kubelab/client's EventRecorder the kubelet uses. */
-export interface PodEventRecorder {
-  event(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
-}
+/** What the runtime manager and the prober record with: the client's EventRecorder (a ComponentEventRecorder in the kubelet). */
+export type PodEventRecorder = Pick<EventRecorder, 'event'>;
 
 /** Runs an httpGet hook; resolves to the HTTP status code. */
 export type HTTPGetter = (url: string, headers: Record<string, string>, timeoutMs: number) => Promise<number>;
@@ -59,6 +59,8 @@ export interface RuntimeManagerOptions {
   /** Volume name -> host path of the pod's mounted volumes (from the volume manager). */
   volumePaths?: (pod: Pod) => ReadonlyMap<string, string>;
   reasonCache?: ReasonCache;
+  /** The prober's liveness and startup results: a container that failed one is killed and restarted. */
+  probeResults?: ContainerProbeResults;
   httpGet?: HTTPGetter;
   /** Creates the pod and container log directories (default: mkdir -p with mode 0755). */
   mkdirAll?: (path: string) => Promise<void>;
@@ -180,7 +182,7 @@ export class KubeGenericRuntimeManager {
 
   /** Brings the pod's sandbox and containers to its spec: kill what must go, then start what must run. */
   async syncPod(pod: Pod, status: RuntimePodStatus, pullSecrets: Secret[] = []): Promise<PodSyncResult> {
-    const actions = computePodActions(pod, status);
+    const actions = computePodActions(pod, status, this.opts.probeResults);
     const result: PodSyncResult = { errors: new Map(), started: [], actions };
     const log = this.opts.logger?.child({ pod: `${pod.metadata?.namespace}/${pod.metadata?.name}` });
     log?.debug({ actions: { ...actions, containersToKill: [...actions.containersToKill.keys()] } }, 'computePodActions got actions');
@@ -191,7 +193,7 @@ export class KubeGenericRuntimeManager {
       // A new sandbox runs the init containers again: forget the old runs.
       await this.purgeInitContainers(pod, status);
     } else {
-      for (const [id, k] of actions.containersToKill) await this.killContainer(pod, id, k.container, k.message);
+      for (const [id, k] of actions.containersToKill) await this.killContainer(pod, id, k.container, k.message, undefined, k.reason);
       for (const [id, k] of actions.initContainersToKill ?? []) await this.killContainer(pod, id, k.container, k.message);
     }
 
@@ -377,8 +379,13 @@ export class KubeGenericRuntimeManager {
   }
 
   /** Stops a container: event Killing, the preStop hook within the grace period, then StopContainer with what remains (at least 2 s). */
-  async killContainer(pod: Pod, containerId: string, container: Container | undefined, message: string, gracePeriodOverride?: number): Promise<void> {
+  async killContainer(
+    pod: Pod, containerId: string, container: Container | undefined, message: string, gracePeriodOverride?: number, reason?: ContainerKillReason,
+  ): Promise<void> {
     let grace = podGracePeriodSeconds(pod);
+    // A container killed for its probe gets the probe's terminationGracePeriodSeconds, when set (upstream setTerminationGracePeriod).
+    const probe = reason === 'LivenessProbe' ? container?.livenessProbe : reason === 'StartupProbe' ? container?.startupProbe : undefined;
+    if (pod.metadata?.deletionGracePeriodSeconds === undefined && probe?.terminationGracePeriodSeconds !== undefined) grace = probe.terminationGracePeriodSeconds;
     this.event(pod, 'Normal', 'Killing', message || `Stopping container ${container?.name}`);
     const preStop = container?.lifecycle?.preStop;
     if (preStop && grace > 0) {

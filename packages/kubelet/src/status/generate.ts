@@ -13,6 +13,8 @@ export interface GenerateStatusOptions {
   readiness?: ReadonlyMap<string, boolean>;
   /** Startup of running containers by name (from the prober); one not listed has started unless it has a startup probe. */
   started?: ReadonlyMap<string, boolean>;
+  /** The prober manager: sets started and ready from its probe results before the conditions are computed. */
+  probeManager?: { updatePodStatus(podUID: string, status: PodStatus): void };
   reasonCache?: ReasonCache;
   hostIPs: string[];
   now: number;
@@ -248,6 +250,8 @@ export function generateAPIPodStatus(pod: Pod, runtime: RuntimePodStatus, opts: 
   let phase = getPhase(pod, initStatuses, statuses, opts.podIsTerminal ?? false);
   // A terminal phase never goes back.
   if (old.phase === 'Failed' || old.phase === 'Succeeded') phase = old.phase;
+  // The probe results decide started and ready (upstream's probeManager.UpdatePodStatus).
+  opts.probeManager?.updatePodStatus(pod.metadata?.uid ?? '', { containerStatuses: statuses, initContainerStatuses: initStatuses });
 
   const existing = old.conditions ?? [];
   const conditions: PodCondition[] = existing.filter((c) => !KUBELET_CONDITIONS.has(c.type)).map((c) => ({ ...c }));
