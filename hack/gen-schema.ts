@@ -31,6 +31,7 @@ const MODULES: Record<string, string> = {
   'authorization/v1': 'io.k8s.api.authorization.v1',
   'certificates/v1': 'io.k8s.api.certificates.v1',
   'scheduling/v1': 'io.k8s.api.scheduling.v1',
+  'policy/v1': 'io.k8s.api.policy.v1',
   'meta/v1': 'io.k8s.apimachinery.pkg.apis.meta.v1',
   'api/resource': 'io.k8s.apimachinery.pkg.api.resource',
   runtime: 'io.k8s.apimachinery.pkg.runtime',

@@ -13,3 +13,4 @@ export * from './patch/index.js';
 export * from './own.js';
 export * from './scheduling.js';
 export * from './time.js';
+export * from './quota/index.js';

@@ -81,6 +81,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
     sub: [
       { name: 'attach', kind: 'PodAttachOptions', verbs: ['create', 'get'] },
       { name: 'binding', kind: 'Binding', verbs: ['create'] },
+      { name: 'eviction', kind: 'Eviction', group: 'policy', version: 'v1', verbs: ['create'] },
       { name: 'exec', kind: 'PodExecOptions', verbs: ['create', 'get'] },
       { name: 'log', kind: 'Pod', verbs: ['get'] },
     ],
@@ -127,6 +128,8 @@ export const RESOURCES: readonly ResourceInfo[] = [
     status: true,
     sub: [{ name: 'approval', kind: 'CertificateSigningRequest', verbs: ['get', 'patch', 'update'] }],
   }),
+  // policy/v1
+  r('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', true, { shortNames: ['pdb'], status: true }),
   // scheduling.k8s.io/v1
   r('scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', false, { shortNames: ['pc'] }),
 ];
@@ -141,6 +144,7 @@ export const GROUP_ORDER = [
   'autoscaling',
   'batch',
   'certificates.k8s.io',
+  'policy',
   'rbac.authorization.k8s.io',
   'scheduling.k8s.io',
   'coordination.k8s.io',

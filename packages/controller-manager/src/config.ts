@@ -39,6 +39,9 @@ export interface ControllerManagerConfig extends SecureServingConfig, LeaderElec
   concurrentDeploymentSyncs: number;
   concurrentNamespaceSyncs: number;
   concurrentGCSyncs: number;
+  /** --concurrent-resource-quota-syncs (5), --resource-quota-sync-period (5m). */
+  concurrentResourceQuotaSyncs: number;
+  resourceQuotaSyncPeriodMs: number;
   /** Upstream's --min-resync-period (12h); informers resync within [1, 2) times this. */
   minResyncPeriodMs: number;
   /** The CA that signs CSRs of the kubernetes.io/* signers (--cluster-signing-cert-file / --cluster-signing-key-file). */
@@ -63,6 +66,8 @@ export function defaults(): ControllerManagerConfig {
     concurrentDeploymentSyncs: 5,
     concurrentNamespaceSyncs: 10,
     concurrentGCSyncs: 20,
+    concurrentResourceQuotaSyncs: 5,
+    resourceQuotaSyncPeriodMs: 5 * 60_000,
     minResyncPeriodMs: 12 * 3_600_000,
     clusterSigningDurationMs: 8760 * 3_600_000,
     securePort: 10257,
@@ -90,6 +95,8 @@ export const FLAGS = {
   'concurrent-deployment-syncs': { kind: 'int32' },
   'concurrent-namespace-syncs': { kind: 'int32' },
   'concurrent-gc-syncs': { kind: 'int32' },
+  'concurrent-resource-quota-syncs': { kind: 'int32', usage: 'The number of resource quotas that are allowed to sync concurrently. Larger number = more responsive quota management, but more CPU (and network) load' },
+  'resource-quota-sync-period': { kind: 'duration', usage: 'The period for syncing quota usage status in the system' },
   'min-resync-period': { kind: 'duration', usage: 'The resync period in reflectors will be random between MinResyncPeriod and 2*MinResyncPeriod.' },
   'cluster-signing-cert-file': { kind: 'string' },
   'cluster-signing-key-file': { kind: 'string' },
@@ -117,6 +124,8 @@ export function completeConfig(f: ParsedFlags<typeof FLAGS>): Readonly<Controlle
     concurrentDeploymentSyncs: f['concurrent-deployment-syncs'] ?? d.concurrentDeploymentSyncs,
     concurrentNamespaceSyncs: f['concurrent-namespace-syncs'] ?? d.concurrentNamespaceSyncs,
     concurrentGCSyncs: f['concurrent-gc-syncs'] ?? d.concurrentGCSyncs,
+    concurrentResourceQuotaSyncs: f['concurrent-resource-quota-syncs'] ?? d.concurrentResourceQuotaSyncs,
+    resourceQuotaSyncPeriodMs: f['resource-quota-sync-period'] ?? d.resourceQuotaSyncPeriodMs,
     minResyncPeriodMs: f['min-resync-period'] ?? d.minResyncPeriodMs,
     clusterSigningCertFile: f['cluster-signing-cert-file'] || undefined,
     clusterSigningKeyFile: f['cluster-signing-key-file'] || undefined,
@@ -141,6 +150,7 @@ export function validate(c: ControllerManagerConfig): Readonly<ControllerManager
   if (c.allocateNodeCIDRs && !c.clusterCIDR) errs.push('--cluster-cidr must be set when --allocate-node-cidrs is true');
   if (!(c.nodeCIDRMaskSize >= 1 && c.nodeCIDRMaskSize <= 32)) errs.push('--node-cidr-mask-size must be between 1 and 32');
   if (!(c.nodeMonitorPeriodMs > 0)) errs.push('--node-monitor-period must be positive');
+  if (!(c.resourceQuotaSyncPeriodMs > 0)) errs.push('--resource-quota-sync-period must be positive');
   if (!(c.terminatedPodGCThreshold >= 0)) errs.push('--terminated-pod-gc-threshold must not be negative');
   for (const [k, v] of Object.entries(c)) if (k.startsWith('concurrent') && !(Number(v) >= 1)) errs.push(`--${k} must be at least 1`);
   if (!!c.clusterSigningCertFile !== !!c.clusterSigningKeyFile) errs.push('cannot specify --cluster-signing-cert-file without --cluster-signing-key-file (and vice versa)');

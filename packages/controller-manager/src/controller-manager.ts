@@ -1,5 +1,6 @@
 // createControllerManager(config).start(): clients, shared informers, the enabled controllers, and
 // (with --leader-elect) a Lease in kube-system so that only one instance acts at a time.
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import {
   EventBroadcaster,
@@ -74,6 +75,8 @@ export function createControllerManager(config: Readonly<ControllerManagerConfig
 
   /** Builds informers and controllers, then runs them until `signal` aborts. */
   const runControllers = async (signal: AbortSignal): Promise<void> => {
+    // Every informer and controller listens on this one signal (more than Node's default warning threshold of 10).
+    setMaxListeners(0, signal);
     // Upstream's ResyncPeriod: a random period in [--min-resync-period, 2 x --min-resync-period).
     const resyncPeriodMs = config.minResyncPeriodMs * (1 + Math.random());
     const informers = new SharedInformerFactory(client, { logger, clock, resyncPeriodMs });

@@ -24,6 +24,8 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   'cronjob-controller',
   'statefulset-controller',
   'daemonset-controller',
+  'resourcequota-controller',
+  'disruption-controller',
 ];
 
 /** Controllers `*` does not enable (upstream: bootstrapsigner, tokencleaner, ...; none of ours yet). */
@@ -50,6 +52,8 @@ const ALIASES: Record<string, string> = {
   cronjob: 'cronjob-controller',
   statefulset: 'statefulset-controller',
   daemonset: 'daemonset-controller',
+  resourcequota: 'resourcequota-controller',
+  disruption: 'disruption-controller',
 };
 
 export function resolveControllerName(name: string): string {

@@ -6,6 +6,7 @@ import { startClusterRoleAggregationController } from './clusterroleaggregation/
 import { startCronJobController } from './cronjob/start.js';
 import { startDaemonSetController } from './daemonset/start.js';
 import { startDeploymentController } from './deployment/start.js';
+import { startDisruptionController } from './disruption/start.js';
 import { startEndpointsController } from './endpoints/start.js';
 import { startEndpointSliceController } from './endpointslice/start.js';
 import { startGarbageCollectorController } from './garbagecollector/start.js';
@@ -15,6 +16,7 @@ import { startNodeIpamController } from './nodeipam/start.js';
 import { startNodeLifecycleController, startTaintEvictionController } from './nodelifecycle/start.js';
 import { startPodGCController } from './podgc/start.js';
 import { startReplicaSetController, startReplicationController } from './replicaset/start.js';
+import { startResourceQuotaController } from './resourcequota/start.js';
 import { startRootCACertificatePublisher } from './rootca/start.js';
 import { startServiceAccountController } from './serviceaccount/start.js';
 import { startStatefulSetController } from './statefulset/start.js';
@@ -42,4 +44,6 @@ export const CONTROLLERS: Readonly<Record<string, StartFunc>> = {
   'cronjob-controller': startCronJobController,
   'statefulset-controller': startStatefulSetController,
   'daemonset-controller': startDaemonSetController,
+  'resourcequota-controller': startResourceQuotaController,
+  'disruption-controller': startDisruptionController,
 };

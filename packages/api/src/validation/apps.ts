@@ -68,13 +68,15 @@ function intOrPercentValue(v: unknown): number {
   return -1;
 }
 
-function validatePositiveIntOrPercent(v: unknown, path: string): Errs {
+/** A non-negative integer or a valid percentage (upstream's ValidatePositiveIntOrPercent). */
+export function validatePositiveIntOrPercent(v: unknown, path: string): Errs {
   if (v === undefined || v === null) return [];
   if (typeof v === 'string') return msgsToInvalid(isValidPercent(v), path, v);
   return nonNegative(v, path);
 }
 
-function notMoreThan100Percent(v: unknown, path: string): Errs {
+/** Upstream's IsNotMoreThan100Percent. */
+export function notMoreThan100Percent(v: unknown, path: string): Errs {
   if (typeof v === 'string' && /^\d+%$/.test(v) && Number(v.slice(0, -1)) > 100) return [fieldErrors.invalid(path, v, 'must not be greater than 100%')];
   return [];
 }

@@ -11,6 +11,7 @@ import * as apps from './apps.js';
 import * as batch from './batch.js';
 import * as rbac from './rbac.js';
 import * as misc from './misc.js';
+import * as policy from './policy.js';
 
 export * from './names.js';
 export {
@@ -77,6 +78,11 @@ const TABLE: Record<string, KindValidators> = {
   'coordination.k8s.io/v1/Lease': { create: misc.validateLease, update: misc.validateLeaseUpdate },
   'discovery.k8s.io/v1/EndpointSlice': { create: misc.validateEndpointSlice, update: misc.validateEndpointSliceUpdate },
   'events.k8s.io/v1/Event': { create: misc.validateEventsV1Event, update: misc.validateEventsV1EventUpdate },
+  'policy/v1/PodDisruptionBudget': {
+    create: policy.validatePodDisruptionBudget,
+    update: policy.validatePodDisruptionBudgetUpdate,
+    status: withMeta(policy.validatePodDisruptionBudgetStatus),
+  },
 };
 
 function notMeta(e: FieldError): boolean {

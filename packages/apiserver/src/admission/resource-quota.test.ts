@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StatusError, conflict, isForbidden, type KubeObject } from '@kubelab/api';
-import { ResourceQuotaAdmission, usageOf, prettyPrint } from './resource-quota.js';
+import { ResourceQuotaAdmission } from './resource-quota.js';
 import { attrs, pod } from './testing.js';
 
 const quota = (name: string, hard: Record<string, string>, extra: Record<string, unknown> = {}): KubeObject =>
@@ -75,11 +75,5 @@ describe('ResourceQuota admission', () => {
     // A pod outside the scope is not charged to it at all.
     await plugin.validate(attrs('pods', 'CREATE', withCpu('q', '1')));
     expect(writes).toHaveLength(1);
-  });
-
-  it('measures services and generic counts', () => {
-    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { type: 'NodePort', ports: [{ port: 80 }, { port: 443 }] } } as KubeObject;
-    expect(prettyPrint(usageOf('', 'services', svc))).toBe('count/services=1,services=1,services.nodeports=2');
-    expect(prettyPrint(usageOf('apps', 'deployments', svc))).toBe('count/deployments.apps=1');
   });
 });

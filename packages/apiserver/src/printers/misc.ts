@@ -101,3 +101,19 @@ function bindingPrinter(kind: 'roleBinding' | 'clusterRoleBinding'): TablePrinte
 
 export const roleBindingPrinter = bindingPrinter('roleBinding');
 export const clusterRoleBindingPrinter = bindingPrinter('clusterRoleBinding');
+
+/** kubectl get pdb: NAME, MIN AVAILABLE, MAX UNAVAILABLE, ALLOWED DISRUPTIONS, AGE (upstream's printPodDisruptionBudget). */
+export const podDisruptionBudgetPrinter: TablePrinter = {
+  columns: [
+    nameColumn(),
+    col('Min Available', 'string', 'The minimum number of pods that must be available.'),
+    col('Max Unavailable', 'string', 'The maximum number of pods that may be unavailable.'),
+    col('Allowed Disruptions', 'integer', 'Calculated number of pods that may be disrupted at this time.'),
+    ageColumn(),
+  ],
+  row(obj, now) {
+    const spec = (obj as { spec?: { minAvailable?: number | string; maxUnavailable?: number | string } }).spec ?? {};
+    const status = (obj as { status?: { disruptionsAllowed?: number } }).status ?? {};
+    return [obj.metadata.name ?? '', spec.minAvailable === undefined ? 'N/A' : String(spec.minAvailable), spec.maxUnavailable === undefined ? 'N/A' : String(spec.maxUnavailable), status.disruptionsAllowed ?? 0, age(obj, now)];
+  },
+};

@@ -25,7 +25,7 @@ import {
   replicationControllerPrinter,
   statefulSetPrinter,
 } from './workloads.js';
-import { clusterRoleBindingPrinter, endpointSlicePrinter, leasePrinter, roleBindingPrinter } from './misc.js';
+import { clusterRoleBindingPrinter, endpointSlicePrinter, leasePrinter, podDisruptionBudgetPrinter, roleBindingPrinter } from './misc.js';
 import { defaultPrinter } from './default.js';
 
 /** Keyed by `resource.group` (`pods` for the core group). */
@@ -53,6 +53,7 @@ const printers = new Map<string, TablePrinter>([
   ['endpointslices.discovery.k8s.io', endpointSlicePrinter],
   ['events.events.k8s.io', eventsV1Printer],
   ['leases.coordination.k8s.io', leasePrinter],
+  ['poddisruptionbudgets.policy', podDisruptionBudgetPrinter],
   ['rolebindings.rbac.authorization.k8s.io', roleBindingPrinter],
   ['clusterrolebindings.rbac.authorization.k8s.io', clusterRoleBindingPrinter],
 ]);

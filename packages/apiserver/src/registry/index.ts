@@ -27,6 +27,7 @@ import type { Creater, NamedCreater, RESTStorage } from './rest.js';
 import { KubeletClient, type KubeletClientConfig } from './kubelet-client.js';
 import { podLogREST } from './pod-log.js';
 import { podAttachREST, podExecREST } from './pod-exec.js';
+import { evictionStorage } from './eviction.js';
 
 export interface Registry {
   /** Every storage, keyed `<group>/<version>/<resource>[/<subresource>]` (core group is '': `/v1/pods/status`). */
@@ -119,6 +120,9 @@ export function createRegistry(opts: {
   storages.set('/v1/pods/log', podLogREST(kubelet));
   storages.set('/v1/pods/exec', podExecREST(kubelet));
   storages.set('/v1/pods/attach', podAttachREST(kubelet));
+  // pods/eviction, once policy/v1 PodDisruptionBudgets are served.
+  const eviction = evictionStorage(pods, stores.get('policy/v1/poddisruptionbudgets'), clock);
+  if (eviction) storages.set('/v1/pods/eviction', eviction);
   storages.set('/v1/componentstatuses', componentStatusREST(defs.get('/v1/componentstatuses')!.info, opts.etcdServers ?? [], opts.etcdClientTLS));
   return {
     storages,
