@@ -188,11 +188,18 @@ export function withPrivilegedGroups(next: ServingAuthorizer, groups: readonly s
   };
 }
 
-/** The SubjectAccessReview verb for an HTTP method on a non-resource path. */
+/**
+ * The SubjectAccessReview verb for an HTTP method (upstream's request info for non-resource paths, and the kubelet's
+ * authorizer attributes): POST create, GET and HEAD get, PUT update, PATCH patch, DELETE delete, others lowercased.
+ */
 export function verbForMethod(method: string | undefined): string {
-  switch ((method ?? 'GET').toUpperCase()) {
+  const m = (method ?? 'GET').toUpperCase();
+  switch (m) {
     case 'POST':
       return 'create';
+    case 'GET':
+    case 'HEAD':
+      return 'get';
     case 'PUT':
       return 'update';
     case 'PATCH':
@@ -200,6 +207,6 @@ export function verbForMethod(method: string | undefined): string {
     case 'DELETE':
       return 'delete';
     default:
-      return 'get';
+      return m.toLowerCase();
   }
 }

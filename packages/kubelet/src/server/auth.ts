@@ -4,7 +4,7 @@
 // SubjectAccessReview for the node resource, subresource proxy, log, stats or metrics by path; AlwaysAllow).
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { ANONYMOUS_USER, userFromCertificate, type ReviewPoster, type ServingUser, type TokenAuthenticator } from '@kubelab/component-base';
+import { ANONYMOUS_USER, userFromCertificate, verbForMethod, type ReviewPoster, type ServingUser, type TokenAuthenticator } from '@kubelab/component-base';
 
 /** The attributes of a request to the kubelet, as upstream's GetRequestAttributes makes them. */
 export interface KubeletRequestAttributes {
@@ -18,25 +18,6 @@ export interface KubeletRequestAttributes {
 
 const isSubpath = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
 
-/** The authorizer's verb for a method (upstream: POST create, GET get, PUT update, PATCH patch, DELETE delete). */
-export function kubeletVerb(method: string | undefined): string {
-  switch ((method ?? '').toUpperCase()) {
-    case 'POST':
-      return 'create';
-    case 'GET':
-    case 'HEAD':
-      return 'get';
-    case 'PUT':
-      return 'update';
-    case 'PATCH':
-      return 'patch';
-    case 'DELETE':
-      return 'delete';
-    default:
-      return '';
-  }
-}
-
 /** Upstream's mapping of a path to the node subresource checked: /stats, /metrics, /logs, /checkpoint, else proxy. */
 export function requestAttributes(user: ServingUser, nodeName: string, method: string | undefined, path: string): KubeletRequestAttributes {
   let subresource: KubeletRequestAttributes['subresource'] = 'proxy';
@@ -44,7 +25,7 @@ export function requestAttributes(user: ServingUser, nodeName: string, method: s
   else if (isSubpath(path, '/metrics')) subresource = 'metrics';
   else if (isSubpath(path, '/logs')) subresource = 'log';
   else if (isSubpath(path, '/checkpoint')) subresource = 'checkpoint';
-  return { user, verb: kubeletVerb(method), name: nodeName, subresource, path };
+  return { user, verb: verbForMethod(method), name: nodeName, subresource, path };
 }
 
 export interface KubeletAuthorizer {
