@@ -2,53 +2,32 @@
 // TLS and requires client certificates, Secrets are encrypted at rest by default (read back from etcd
 // directly), and the NodeRestriction admission plugin is on. Runs the real script on free ports and a
 // temporary state directory, and stops it with `hack/lab down`.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildKubeconfig, issueCertificate, loadCA } from '@kubelab/component-base';
-import { ROOT } from '../fixtures/apiserver.js';
-import { freePort } from '../fixtures/ports.js';
+import { type Lab, startLab } from '../fixtures/lab.js';
 import { kubectl } from '../fixtures/kubectl.js';
 
-const run = promisify(execFile);
+let lab: Lab;
 let state: string;
-let env: NodeJS.ProcessEnv;
 let etcdPort: number;
 let apiPort: number;
 const pki = (f: string) => readFileSync(join(state, 'pki', f));
-const admin = (args: string[], input?: string) => kubectl(join(state, 'kubeconfig'), args, { input });
+const admin = (args: string[], input?: string) => lab.k(args, input);
 
 beforeAll(async () => {
-  state = mkdtempSync(join(tmpdir(), 'kubelab-lab-'));
-  apiPort = await freePort();
-  // etcd's peer listens on the next port: pick one whose successor is free too.
-  do etcdPort = await freePort();
-  while (etcdPort + 1 === apiPort);
-  env = {
-    ...process.env,
-    KUBELAB_STATE: state,
-    KUBELAB_APISERVER_PORT: String(apiPort),
-    KUBELAB_ETCD_PORT: String(etcdPort),
-    KUBELAB_SCHEDULER_PORT: String(await freePort()),
-    KUBELAB_CONTROLLER_MANAGER_PORT: String(await freePort()),
-  };
-  try {
-    // --nodes 0: the control plane only (test/e2e brings nodes up).
-    await run(join(ROOT, 'hack/lab'), ['up', '--nodes', '0'], { cwd: ROOT, env, timeout: 240_000 });
-  } catch (err) {
-    const log = (f: string) => { try { return readFileSync(join(state, 'logs', f), 'utf8').slice(-3000); } catch { return ''; } };
-    throw new Error(`hack/lab up failed: ${(err as Error).message}\n${log('etcd.log')}\n${log('apiserver.log')}`);
-  }
+  // --nodes 0: the control plane only (test/e2e brings nodes up).
+  lab = await startLab({ prefix: `lab${process.pid % 1000}-`, indexBase: 0, clusterCIDR: '10.244.0.0/16', nodes: 0 });
+  state = lab.state;
+  etcdPort = Number(lab.env.KUBELAB_ETCD_PORT);
+  apiPort = Number(lab.env.KUBELAB_APISERVER_PORT);
 }, 300_000);
 
 afterAll(async () => {
-  if (env) await run(join(ROOT, 'hack/lab'), ['down'], { cwd: ROOT, env, timeout: 30_000 }).catch(() => undefined);
-  if (state) rmSync(state, { recursive: true, force: true });
+  await lab?.down();
 }, 60_000);
 
 function etcdClient(withCert: boolean): Etcd3 {
