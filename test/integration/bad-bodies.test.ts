@@ -266,7 +266,7 @@ describe('objects stored malformed before decoding existed', () => {
     const errors: string[] = [];
     const client = new RestClient(loadKubeconfig(api.kubeconfig));
     const factory = new SharedInformerFactory(client, { logger: { error: (o) => errors.push((o as { object: string }).object) } });
-    const cm = createControllerManager(validate({ ...defaults(), leaderElect: false, controllers: ['garbage-collector-controller', 'replicaset-controller'] }), {
+    const cm = createControllerManager(validate({ ...defaults(), leaderElect: false, securePort: 0, controllers: ['garbage-collector-controller', 'replicaset-controller'] }), {
       client: new RestClient(loadKubeconfig(api.kubeconfig)),
       logger: silentLogger(),
     });
