@@ -10,6 +10,7 @@ import { buildKubeconfig, issueCertificate, loadCA, silentLogger } from '@kubela
 import { startApiServer, type ApiServerInstance } from '../../../test/fixtures/apiserver.js';
 import { startEtcd, type EtcdInstance } from '../../../test/fixtures/etcd.js';
 import { kubectl } from '../../../test/fixtures/kubectl.js';
+import { freePort } from '../../../test/fixtures/ports.js';
 import { until } from '../../../test/fixtures/wait.js';
 import { configFromFlags } from './config.js';
 import { FakeImageService, FakeRuntimeService } from './cri/fake-runtime.js';
@@ -36,6 +37,8 @@ beforeAll(async () => {
   const config = configFromFlags([
     `--kubeconfig=${file}`, `--hostname-override=${NODE}`, '--node-ip=172.30.0.250', `--root-dir=${dir}/root`,
     `--kubelab-pod-logs-dir=${dir}/pods`, '--healthz-port=0', '--node-labels=tier=web', '--cluster-domain=cluster.local',
+    // The API on a free loopback port: 10250 on the host may be taken by another test or a kubelet.
+    '--address=127.0.0.1', `--port=${await freePort()}`,
   ]);
   kubelet = createKubelet(config, { logger: silentLogger(), runtime, images });
   await kubelet.start();
