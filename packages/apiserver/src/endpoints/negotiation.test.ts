@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   MAX_NESTING_DEPTH,
   decodeBody,
+  encodeResponse,
   jsonNestingExceeds,
   negotiateOutput,
   parseMediaType,
@@ -9,6 +10,7 @@ import {
   valueNestingExceeds,
   yamlNestingExceeds,
 } from './negotiation.js';
+import { deepFreeze } from '../storage/cacher.js';
 
 describe('negotiateOutput', () => {
   it('serves kubectl get a Table and falls back to JSON', () => {
@@ -140,5 +142,29 @@ describe('decodeBody YAML', () => {
     expect(Object.keys(decodeBody(Buffer.from(text), 'application/yaml') as object)).toHaveLength(50_000);
     // The yaml package's own unique-key check compares every key with every other: about 25 s here.
     expect(performance.now() - start).toBeLessThan(8_000);
+  });
+});
+
+describe('encodeResponse', () => {
+  const pod = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', resourceVersion: '7' }, spec: { containers: [{ name: 'c' }] } });
+  const list = () => ({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '9', continue: 'abc', remainingItemCount: 3 }, items: [deepFreeze(pod('a')), pod('b')] });
+
+  it('writes a JSON list from cached item encodings, identical to JSON.stringify', () => {
+    const json = { mediaType: 'application/json', as: 'object' } as const;
+    const body = encodeResponse(json, list());
+    expect(Buffer.isBuffer(body)).toBe(true);
+    expect(body.toString()).toBe(JSON.stringify(list()));
+    // The same frozen item in two lists: the same bytes.
+    const shared = deepFreeze(pod('s'));
+    expect(encodeResponse(json, { items: [shared] }).toString()).toBe(encodeResponse(json, { items: [shared] }).toString());
+  });
+
+  it('leaves objects, Tables and YAML to encodeBody', () => {
+    expect(encodeResponse({ mediaType: 'application/json', as: 'object' }, pod('a'))).toBe(JSON.stringify(pod('a')));
+    const yaml = encodeResponse({ mediaType: 'application/yaml', as: 'object' }, list());
+    expect(typeof yaml).toBe('string');
+    expect(yaml).toContain('kind: PodList');
+    const table = { kind: 'Table', apiVersion: 'meta.k8s.io/v1', columnDefinitions: [], rows: [] };
+    expect(encodeResponse({ mediaType: 'application/json', as: 'table' }, table)).toBe(JSON.stringify(table));
   });
 });

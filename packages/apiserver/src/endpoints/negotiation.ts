@@ -3,6 +3,7 @@
 import YAML, { Composer, Lexer, LineCounter, Parser, isMap, isScalar, isSeq, type CST, type Document, type ParsedNode } from 'yaml';
 import { StatusError, badRequest, notAcceptable } from '@kubelab/api';
 import { PROTOBUF_MEDIA_TYPE, decodeProtobufObject } from './protobuf/index.js';
+import { encodeListJSON } from '../storage/cached-object.js';
 
 export type OutputKind = 'object' | 'table' | 'partial';
 
@@ -58,6 +59,17 @@ export function negotiateOutput(accept: string | undefined, allowTransform: bool
 
 export function encodeBody(format: OutputFormat, value: unknown): string {
   return format.mediaType === 'application/yaml' ? YAML.stringify(value) : JSON.stringify(value);
+}
+
+/**
+ * A response body: encodeBody, except that a list's JSON is written from its items' cached encodings
+ * (the watch cache's objects are encoded once, upstream's cachingObject).
+ */
+export function encodeResponse(format: OutputFormat, value: unknown): string | Buffer {
+  if (format.mediaType === 'application/json' && value !== null && typeof value === 'object' && Array.isArray((value as { items?: unknown }).items)) {
+    return encodeListJSON(value);
+  }
+  return encodeBody(format, value);
 }
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';

@@ -60,12 +60,14 @@ import {
   PATCH_MEDIA_TYPES,
   decodeBody,
   encodeBody,
+  encodeResponse,
   mediaTypeOf,
   negotiateOutput,
   unsupportedMediaTypeFor,
   type OutputFormat,
 } from './negotiation.js';
 import type { Metrics } from '../metrics.js';
+import { cachedJSON } from '../storage/cached-object.js';
 
 export interface ResourceContext {
   /** The registry's table: one storage per `<group>/<version>/<resource>[/<subresource>]`. */
@@ -171,7 +173,7 @@ function send(reply: FastifyReply, code: number, format: OutputFormat, body: unk
   const warnings = requestWarnings.get(reply);
   // A write may be tried more than once (optimistic concurrency): each warning is sent once.
   if (warnings?.length) reply.header('Warning', [...new Set(warnings)].map(warningHeaderValue));
-  reply.code(code).header('content-type', format.mediaType).send(encodeBody(format, body));
+  reply.code(code).header('content-type', format.mediaType).send(encodeResponse(format, body));
 }
 
 /** Renders an object, list or Table in the negotiated representation. */
@@ -573,15 +575,19 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
 
 /**
  * One JSON line per watch event. The watch cache hands every watcher the same (frozen) object, so the
- * encoding is computed once per event and shared by all watchers of it (upstream's cachingObject).
+ * line is built once per event from the object's cached encoding (the one LISTs use too) and shared
+ * by all watchers of it (upstream's cachingObject).
  */
-const encodedEvents = new WeakMap<object, Map<string, string>>();
-function encodeWatchLine(type: string, object: unknown): string {
+const encodedEvents = new WeakMap<object, Map<string, Buffer>>();
+function encodeWatchLine(type: string, object: unknown): string | Buffer {
   if (!object || typeof object !== 'object' || !Object.isFrozen(object)) return JSON.stringify({ type, object }) + '\n';
   let byType = encodedEvents.get(object);
   if (!byType) encodedEvents.set(object, (byType = new Map()));
   let line = byType.get(type);
-  if (line === undefined) byType.set(type, (line = JSON.stringify({ type, object }) + '\n'));
+  if (line === undefined) {
+    line = Buffer.concat([Buffer.from(`{"type":${JSON.stringify(type)},"object":`), cachedJSON(object), Buffer.from('}\n')]);
+    byType.set(type, line);
+  }
   return line;
 }
 

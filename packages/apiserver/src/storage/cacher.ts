@@ -22,6 +22,8 @@ import { toWatchEvent, type EtcdStorage, type RawWatch, type RawWatchEvent } fro
 import { WatchQueue } from './watch-queue.js';
 import {
   INITIAL_EVENTS_END_ANNOTATION,
+  decodeContinue,
+  encodeContinue,
   noopLogger,
   parseResourceVersion,
   sleep,
@@ -122,6 +124,8 @@ export class Cacher implements Storage {
   private readonly logger: StorageLogger;
 
   private readonly objects = new Map<string, KubeObject>();
+  /** The keys of objects in etcd's (bytewise) order; rebuilt on the next list after a key comes or goes. */
+  private sortedKeys: string[] | undefined;
   /** Ring buffer of recent events, oldest first (events[head..]). */
   private events: CachedEvent[] = [];
   private head = 0;
@@ -229,6 +233,7 @@ export class Cacher implements Storage {
     if (this.closed) return;
     const wasInitialized = this.initialized;
     this.objects.clear();
+    this.sortedKeys = undefined;
     items.forEach((obj, i) => this.objects.set(keys[i]!, deepFreeze(obj)));
     this.events = [];
     this.head = 0;
@@ -282,8 +287,12 @@ export class Cacher implements Storage {
     // consumer that tried to change one would fail loudly instead of corrupting the cache.
     if (ev.object) deepFreeze(ev.object);
     if (ev.prevObject) deepFreeze(ev.prevObject);
-    if (ev.type === 'put' && ev.object) this.objects.set(ev.key, ev.object);
-    else this.objects.delete(ev.key);
+    if (ev.type === 'put' && ev.object) {
+      if (!this.objects.has(ev.key)) this.sortedKeys = undefined;
+      this.objects.set(ev.key, ev.object);
+    } else if (this.objects.delete(ev.key)) {
+      this.sortedKeys = undefined;
+    }
     this.events.push(ev);
     if (this.events.length - this.head > this.capacity) {
       const evicted = this.events[this.head]!;
@@ -377,6 +386,20 @@ export class Cacher implements Storage {
     }
   }
 
+  /** The cached keys in etcd's order, and the index of the first one at or after from. */
+  private keysFrom(from: string): { keys: string[]; start: number } {
+    this.sortedKeys ??= [...this.objects.keys()].sort(compareKeys);
+    const keys = this.sortedKeys;
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (keys[mid]! < from) lo = mid + 1;
+      else hi = mid;
+    }
+    return { keys, start: lo };
+  }
+
   private snapshot(prefix: string, isPrefix: boolean, predicate?: Predicate): KubeObject[] {
     const out: KubeObject[] = [];
     if (!isPrefix) {
@@ -384,12 +407,65 @@ export class Cacher implements Storage {
       if (obj && (!predicate || predicate(obj))) out.push(obj);
       return out;
     }
-    const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort(compareKeys);
-    for (const k of keys) {
-      const obj = this.objects.get(k)!;
+    // The keys under prefix are one run of the sorted keys: find its start, read until it ends.
+    const { keys, start } = this.keysFrom(prefix);
+    for (let i = start; i < keys.length && keys[i]!.startsWith(prefix); i++) {
+      const obj = this.objects.get(keys[i]!)!;
       if (!predicate || predicate(obj)) out.push(obj);
     }
     return out;
+  }
+
+  /**
+   * A page of a consistent paged list (resourceVersion "", first page or continued) from memory when
+   * the cache holds the state of the list's revision, with what etcd would answer at that revision:
+   * the same items, continue token and remainingItemCount. A first page is read at the current
+   * revision; a continued one only while nothing under the prefix changed since its token's revision
+   * (the cached state is still the state at that revision). Otherwise undefined: etcd serves it.
+   */
+  private async consistentPage(prefix: string, opts: ListOptions): Promise<ListResult | undefined> {
+    let rev: number;
+    let from = prefix;
+    if (opts.continue) {
+      const token = decodeContinue(opts.continue, prefix);
+      if (!(this.revision <= token.revision && token.revision <= this.fresh())) return undefined;
+      rev = token.revision;
+      from = token.fromKey;
+    } else {
+      try {
+        await this.waitFresh(await this.storage.currentRevision(), prefix);
+      } catch (err) {
+        // A cache that does not catch up in time leaves the page to etcd (paged lists were always served there).
+        if (err instanceof StorageError && err.code === 'TooLargeResourceVersion') return undefined;
+        throw err;
+      }
+      rev = this.fresh();
+    }
+    const limit = Math.floor(opts.limit!);
+    const { keys, start } = this.keysFrom(from);
+    const items: KubeObject[] = [];
+    let i = start;
+    let lastKey: string | undefined;
+    for (; i < keys.length && keys[i]!.startsWith(prefix) && items.length < limit; i++) {
+      lastKey = keys[i]!;
+      const obj = this.objects.get(lastKey)!;
+      if (!opts.predicate || opts.predicate(obj)) items.push(obj);
+    }
+    const result: ListResult = { items, resourceVersion: String(rev) };
+    // The keys under prefix are contiguous: the first one after i that is not under it ends them.
+    let lo = i;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (keys[mid]!.startsWith(prefix)) lo = mid + 1;
+      else hi = mid;
+    }
+    const remaining = lo - i;
+    if (remaining > 0 && lastKey !== undefined) {
+      result.continue = encodeContinue(lastKey + '\x00', prefix, rev);
+      if (!opts.predicate) result.remainingItemCount = remaining;
+    }
+    return result;
   }
 
   // ---- Storage ----------------------------------------------------------------------------------
@@ -438,7 +514,20 @@ export class Cacher implements Storage {
       match !== 'Exact' &&
       (match === '' || match === 'NotOlderThan') &&
       (rvString === '0' || !paging);
-    if (!servable) return this.storage.list(prefix, opts);
+    if (!servable) {
+      if (!prefix.startsWith(this.resourcePrefix) || !this.initialized) return this.storage.list(prefix, opts);
+      if (paging && rvString === '' && match === '') {
+        const page = await this.consistentPage(prefix, opts);
+        if (page) return page;
+      }
+      // From etcd (paged, continued or Exact lists), but an item the cache holds at the same revision is
+      // the cache's object (no decoding, and its encoding is cached).
+      const { keys: _keys, ...result } = await this.storage.listWithKeys(prefix, opts, (key, modRevision) => {
+        const obj = this.objects.get(key);
+        return obj?.metadata?.resourceVersion === modRevision ? obj : undefined;
+      });
+      return result;
+    }
     let rev: number;
     if (rvString === '0') {
       await this.waitReady(prefix);

@@ -318,8 +318,16 @@ export class EtcdStorage implements Storage {
     return result;
   }
 
-  /** list() that also returns each item's key (keys[i] belongs to items[i]). */
-  async listWithKeys(prefix: string, opts: ListOptions = {}): Promise<ListResult & { keys: string[] }> {
+  /**
+   * list() that also returns each item's key (keys[i] belongs to items[i]). `cached(key, modRevision)`
+   * may hand back an object already decoded from the same key at the same revision (the watch cache's
+   * frozen copy, whose encoding is cached too): it is used instead of decoding the value again.
+   */
+  async listWithKeys(
+    prefix: string,
+    opts: ListOptions = {},
+    cached?: (key: string, modRevision: string) => KubeObject | undefined,
+  ): Promise<ListResult & { keys: string[] }> {
     const limit = opts.limit && opts.limit > 0 ? Math.floor(opts.limit) : 0;
     const paging = limit > 0;
     const resolved = listRevisionOf(opts, prefix, paging);
@@ -366,7 +374,7 @@ export class EtcdStorage implements Storage {
         const fullKey = kv.key.toString('utf8');
         lastKey = fullKey.slice(this.prefix.length);
         takenFromLast++;
-        const obj = this.decode(lastKey, kv.value, kv.mod_revision, true).obj;
+        const obj = cached?.(lastKey, String(kv.mod_revision)) ?? this.decode(lastKey, kv.value, kv.mod_revision, true).obj;
         if (!opts.predicate || opts.predicate(obj)) {
           items.push(obj);
           keys.push(lastKey);
