@@ -3,6 +3,7 @@
 // subresource), by the capabilities of that storage (registry/rest.ts). It knows no resource by name.
 // A create: decode -> field validation -> defaults -> managedFields -> admission -> Creater.create
 // (registry/store.ts Store.create -> storage.create, an etcd transaction).
+import type { Writable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   StatusError,
@@ -573,6 +574,19 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
   throw methodNotSupported(gr, ri.verb || req.method);
 }
 
+/** Waits until a slow watcher's buffer drains or its connection closes, leaving no listener behind either way. */
+function drainOrClose(res: Writable): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
+
 /**
  * One JSON line per watch event. The watch cache hands every watcher the same (frozen) object, so the
  * line is built once per event from the object's cached encoding (the one LISTs use too) and shared
@@ -650,7 +664,7 @@ async function serveWatch(ctx: ResourceContext, store: Watcher, ns: string, ri: 
         res.cork();
         process.nextTick(() => res.uncork());
       }
-      if (!res.write(line)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+      if (!res.write(line)) await drainOrClose(res);
     }
   } catch (err) {
     if (!done && !res.writableEnded) {
