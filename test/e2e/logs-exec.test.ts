@@ -3,32 +3,28 @@
 // restart) and runs commands in a container (output, exit codes, stdin) through the apiserver's pods/log and
 // pods/exec, which reach the node's kubelet on :10250 with the apiserver's client certificate; the kubelet reads
 // the CRI log files and proxies exec to containerd's streaming server; kubectl's WebSocket (v5.channel.k8s.io) is
-// translated to SPDY by the apiserver. `hack/lab down` at the end.
+// translated to SPDY by the apiserver. kubectl port-forward (pod/ and svc/) goes through pods/portforward to the
+// kubelet's /portForward and containerd's, over kubectl's SPDY-in-WebSocket tunnel and over plain SPDY.
+// `hack/lab down` at the end.
 // Needs root (CI runs as root); skipped otherwise.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { get as httpGet } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../fixtures/apiserver.js';
 import { kubectl } from '../fixtures/kubectl.js';
+import { isRoot, type Lab, startLab } from '../fixtures/lab.js';
 import { freePort } from '../fixtures/ports.js';
 import { until } from '../fixtures/wait.js';
 
-const run = promisify(execFile);
-const isRoot = process.getuid?.() === 0;
-// Names, addresses and pod CIDR of their own, clear of a developer's `hack/lab up`, of pods.test.ts (index 120..,
-// 10.244.128.0/17) and of the CRI tests' nodes (index 200-239).
-const PREFIX = `le${process.pid % 1000}-`;
+// Names, addresses and pod CIDR of their own, clear of a developer's `hack/lab up`, of the other e2e files and of the
+// CRI tests' nodes (index 200-239).
 const INDEX_BASE = 140;
 const CLUSTER_CIDR = '10.244.64.0/18';
-const NODE = `${PREFIX}1`;
-
+let lab: Lab;
+let NODE: string;
 let state: string;
-let env: NodeJS.ProcessEnv | undefined;
-const k = (args: string[], input?: string, timeoutMs = 60_000) => kubectl(join(state, 'kubeconfig'), args, { input, timeoutMs });
+const k = (args: string[], input?: string, timeoutMs = 60_000) => lab.k(args, input, timeoutMs);
 
 const POD = (name: string, spec: object) =>
   JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { terminationGracePeriodSeconds: 1, ...spec } });
@@ -37,39 +33,52 @@ async function phaseOf(name: string): Promise<string> {
   return (await k(['get', 'pod', name, '-o', 'jsonpath={.status.phase}'])).stdout;
 }
 
+/** GET http://127.0.0.1:port/ (bounded). */
+function getLocal(port: number): Promise<{ code: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet({ host: '127.0.0.1', port, path: '/', timeout: 10_000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Runs `kubectl port-forward TARGET PORT:80` until it listens, fetches the page through it twice (two
+ * connections over one session), then kills it by PID.
+ */
+async function portForward(target: string, env: Record<string, string> = {}): Promise<{ pages: { code: number; body: string }[]; stdout: string; stderr: string }> {
+  const port = await freePort();
+  const child = spawn('kubectl', ['--kubeconfig', join(state, 'kubeconfig'), '-v=4', 'port-forward', target, `${port}:80`, '--address', '127.0.0.1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  try {
+    const deadline = Date.now() + 20_000;
+    while (!stdout.includes(`Forwarding from 127.0.0.1:${port} -> 80`)) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`kubectl port-forward did not listen:\n${stdout}\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const pages = [await getLocal(port), await getLocal(port)];
+    return { pages, stdout, stderr };
+  } finally {
+    if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGKILL');
+  }
+}
+
 describe.skipIf(!isRoot)('kubectl logs and exec on a one-node lab', () => {
   beforeAll(async () => {
-    state = mkdtempSync(join(tmpdir(), 'kubelab-e2e-logs-'));
-    const apiPort = await freePort();
-    let etcdPort: number;
-    do etcdPort = await freePort();
-    while (etcdPort + 1 === apiPort);
-    env = {
-      ...process.env,
-      KUBELAB_STATE: state,
-      KUBELAB_APISERVER_PORT: String(apiPort),
-      KUBELAB_ETCD_PORT: String(etcdPort),
-      KUBELAB_SCHEDULER_PORT: String(await freePort()),
-      KUBELAB_CONTROLLER_MANAGER_PORT: String(await freePort()),
-      KUBELAB_NODE_PREFIX: PREFIX,
-      KUBELAB_NODE_INDEX_BASE: String(INDEX_BASE),
-      KUBELAB_CLUSTER_CIDR: CLUSTER_CIDR,
-      // No cluster DNS: these pods resolve nothing.
-      KUBELAB_CLUSTER_DNS: '',
-    };
-    try {
-      await run(join(ROOT, 'hack/lab'), ['up', '--nodes', '1'], { cwd: ROOT, env, timeout: 400_000 });
-    } catch (err) {
-      const log = (f: string) => {
-        try {
-          return `--- ${f}\n${readFileSync(join(state, 'logs', f), 'utf8').slice(-3000)}`;
-        } catch {
-          return '';
-        }
-      };
-      const e = err as Error & { stdout?: string; stderr?: string };
-      throw new Error(`hack/lab up failed: ${e.message}\n${e.stdout}\n${e.stderr}\n${log(`kubelet-${NODE}.log`)}\n${log('apiserver.log')}`);
-    }
+    // No cluster DNS: these pods resolve nothing.
+    lab = await startLab({ prefix: `le${process.pid % 1000}-`, indexBase: INDEX_BASE, clusterCIDR: CLUSTER_CIDR, nodes: 1, clusterDNS: false });
+    NODE = lab.nodes[0]!;
+    state = lab.state;
     // containerd copies stdout and stderr through pipes of their own: lines of the two written at once may be
     // logged in either order, hence the pause before the stderr line.
     const pods = [
@@ -85,19 +94,23 @@ describe.skipIf(!isRoot)('kubectl logs and exec on a one-node lab', () => {
           { name: 'b', image: 'busybox', command: ['sleep', '3600'] },
         ],
       }),
+      JSON.stringify({
+        apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', labels: { app: 'web' } },
+        spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'web', image: 'nginx', ports: [{ containerPort: 80 }] }] },
+      }),
+      JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 80 }] } }),
     ];
     const created = await k(['create', '-f', '-'], pods.join('\n'));
     expect(created.stderr).toBe('');
-    await until('the pods running', async () => (await phaseOf('talker')) === 'Running' && (await phaseOf('two')) === 'Running', 120_000);
+    await until(
+      'the pods running',
+      async () => (await phaseOf('talker')) === 'Running' && (await phaseOf('two')) === 'Running' && (await phaseOf('web')) === 'Running',
+      120_000,
+    );
   }, 480_000);
 
   afterAll(async () => {
-    if (!env) return;
-    try {
-      await run(join(ROOT, 'hack/lab'), ['down'], { cwd: ROOT, env, timeout: 120_000 });
-    } finally {
-      rmSync(state, { recursive: true, force: true });
-    }
+    await lab?.down();
   }, 180_000);
 
   it("reports the kubelet's port in the Node status and serves pods/log in discovery", async () => {
@@ -106,6 +119,7 @@ describe.skipIf(!isRoot)('kubectl logs and exec on a one-node lab', () => {
     const discovery = JSON.parse((await k(['get', '--raw', '/api/v1'])).stdout) as { resources: { name: string; verbs: string[] }[] };
     expect(discovery.resources.find((r) => r.name === 'pods/log')?.verbs).toEqual(['get']);
     expect(discovery.resources.find((r) => r.name === 'pods/exec')?.verbs).toEqual(['create', 'get']);
+    expect(discovery.resources.find((r) => r.name === 'pods/portforward')?.verbs).toEqual(['create', 'get']);
   });
 
   it("authenticates and authorizes callers of the kubelet's API through the apiserver", async () => {
@@ -218,5 +232,35 @@ describe.skipIf(!isRoot)('kubectl logs and exec on a one-node lab', () => {
     const r = await k(['attach', 'ticker'], undefined, 30_000);
     expect(r.stdout).toMatch(/tick 5\n$/);
     expect(r.code).toBe(0);
+  });
+
+  it("forwards a local port to a pod with kubectl port-forward, over kubectl's SPDY-in-WebSocket tunnel", async () => {
+    const r = await portForward('pod/web');
+    for (const page of r.pages) {
+      expect(page.code).toBe(200);
+      expect(page.body).toContain('Welcome to nginx!');
+    }
+    // The tunnel was taken: kubectl (-v=4) logs its WebSocket upgrade and no fallback to a SPDY upgrade.
+    expect(r.stderr).toContain('Before WebSocket Upgrade Connection');
+    expect(r.stderr).not.toMatch(/fallback/i);
+  });
+
+  it('forwards to the pod behind a Service (svc/NAME), over the tunnel and over plain SPDY', async () => {
+    const tunnel = await portForward('svc/web');
+    expect(tunnel.pages.map((p) => p.code)).toEqual([200, 200]);
+    expect(tunnel.pages[0]!.body).toContain('Welcome to nginx!');
+    expect(tunnel.stderr).not.toMatch(/fallback/i);
+    const spdy = await portForward('pod/web', { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' });
+    expect(spdy.stderr).not.toContain('WebSocket');
+    expect(spdy.pages.map((p) => p.code)).toEqual([200, 200]);
+    expect(spdy.pages[1]!.body).toContain('Welcome to nginx!');
+    const spdySvc = await portForward('svc/web', { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' });
+    expect(spdySvc.pages[0]!.body).toContain('Welcome to nginx!');
+  });
+
+  it('refuses a port-forward to a pod that does not exist', async () => {
+    const r = await k(['port-forward', 'pod/nope', '18080:80'], undefined, 20_000);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('pods "nope" not found');
   });
 });

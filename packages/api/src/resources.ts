@@ -84,6 +84,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
       { name: 'eviction', kind: 'Eviction', group: 'policy', version: 'v1', verbs: ['create'] },
       { name: 'exec', kind: 'PodExecOptions', verbs: ['create', 'get'] },
       { name: 'log', kind: 'Pod', verbs: ['get'] },
+      { name: 'portforward', kind: 'PodPortForwardOptions', verbs: ['create', 'get'] },
     ],
   }),
   r('', 'v1', 'ReplicationController', 'replicationcontrollers', true, { shortNames: ['rc'], categories: ALL, status: true, scale: true }),
@@ -128,6 +129,9 @@ export const RESOURCES: readonly ResourceInfo[] = [
     status: true,
     sub: [{ name: 'approval', kind: 'CertificateSigningRequest', verbs: ['get', 'patch', 'update'] }],
   }),
+  // metrics.k8s.io/v1beta1 (upstream's metrics-server API, served by the apiserver from the kubelets' stats): read-only.
+  r('metrics.k8s.io', 'v1beta1', 'NodeMetrics', 'nodes', false, { verbs: ['get', 'list'] }),
+  r('metrics.k8s.io', 'v1beta1', 'PodMetrics', 'pods', true, { verbs: ['get', 'list'] }),
   // policy/v1
   r('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', true, { shortNames: ['pdb'], status: true }),
   // scheduling.k8s.io/v1
@@ -149,6 +153,7 @@ export const GROUP_ORDER = [
   'scheduling.k8s.io',
   'coordination.k8s.io',
   'discovery.k8s.io',
+  'metrics.k8s.io',
 ];
 
 export function apiVersionOf(info: { group: string; version: string }): string {

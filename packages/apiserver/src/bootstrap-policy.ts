@@ -95,6 +95,8 @@ function aggregateToView(): PolicyRule[] {
     rule(READ, [LEGACY], ['limitranges', 'resourcequotas', 'bindings', 'events', 'pods/status', 'resourcequotas/status', 'namespaces/status', 'replicationcontrollers/status', 'pods/log']),
     rule(READ, [LEGACY], ['namespaces']),
     rule(READ, ['discovery.k8s.io'], ['endpointslices']),
+    // What metrics-server's system:aggregated-metrics-reader adds to view, edit and admin.
+    rule(READ, ['metrics.k8s.io'], ['pods', 'nodes']),
     rule(
       READ,
       ['apps'],

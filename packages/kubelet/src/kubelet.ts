@@ -25,6 +25,8 @@ import { KubeletPodSyncer, PodWorkers } from './pod-workers.js';
 import { ProberManager } from './prober/prober-manager.js';
 import { alwaysAllow, WebhookKubeletAuthorizer } from './server/auth.js';
 import { createKubeletServer, servingCertificate, type KubeletServer } from './server/server.js';
+import { CgroupReader } from './stats/cgroup.js';
+import { StatsProvider } from './stats/provider.js';
 import { restPodStatusClient, StatusManager, type PodStatusClient } from './status/status-manager.js';
 import { VolumeManager } from './volumemanager/volume-manager.js';
 
@@ -293,6 +295,15 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
   const loops: Promise<void>[] = [];
   let healthz: Server | undefined;
   let apiServer: KubeletServer | undefined;
+  // The stats provider (upstream's cadvisor-backed provider): the node's cgroup and its pods' below --cgroup-root.
+  const stats = new StatsProvider({
+    nodeName,
+    cgroupRoot: config.cgroupRoot,
+    reader: new CgroupReader(),
+    memoryCapacityBytes: machine.memoryCapacityBytes,
+    listContainers: () => cri.listContainers(),
+    pods: () => pods.store.list(),
+  });
   let cidr: string | undefined;
   let nodeReady = false;
   let cidrPending: Promise<void> | undefined;
@@ -400,6 +411,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
       pods: () => pods.store.list(),
       podStatus: (uid) => statusManager.getPodStatus(uid),
       runtime: cri,
+      stats,
       logger,
     });
   };
@@ -416,6 +428,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
       abort = new AbortController();
       const signal = abort.signal;
       loops.push(statusLoop(signal));
+      loops.push(stats.run(signal, delay));
       loops.push(lease.run(signal));
       informers.start();
       loops.push(

@@ -150,7 +150,12 @@ function subresourceGVK(r: ResourceInfo, s: SubresourceInfo): GVK {
   return { group: s.group ?? r.group, version: s.version ?? r.version, kind: s.kind };
 }
 
-const STREAMING_SUBRESOURCES = new Set(['attach', 'exec', 'log']);
+const STREAMING_SUBRESOURCES = new Set(['attach', 'exec', 'log', 'portforward']);
+/**
+ * Groups without OpenAPI paths or schemas yet: metrics.k8s.io (NodeMetrics, PodMetrics; upstream's come from the
+ * metrics-server's aggregated spec, which Kubelab does not generate).
+ */
+const UNDESCRIBED_GROUPS = new Set(['metrics.k8s.io']);
 
 /** Every path of a group-version with its operations, as upstream's installer lays them out. */
 function pathItems(group: string, version: string): PathItem[] {
@@ -317,6 +322,7 @@ function v3Operation(o: Operation, tag: string): Json {
 function groupVersions(): { key: string; group: string; version: string }[] {
   const seen = new Map<string, { key: string; group: string; version: string }>();
   for (const r of RESOURCES) {
+    if (UNDESCRIBED_GROUPS.has(r.group)) continue;
     const key = r.group ? `apis/${r.group}/${r.version}` : `api/${r.version}`;
     if (!seen.has(key)) seen.set(key, { key, group: r.group, version: r.version });
   }

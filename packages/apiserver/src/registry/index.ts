@@ -23,11 +23,13 @@ import {
 import { componentStatusREST } from './componentstatus.js';
 import { scaleREST } from './scale.js';
 import { statusREST } from './status.js';
-import type { Creater, NamedCreater, RESTStorage } from './rest.js';
+import type { Creater, ListQuery, NamedCreater, RESTStorage } from './rest.js';
 import { KubeletClient, type KubeletClientConfig } from './kubelet-client.js';
 import { podLogREST } from './pod-log.js';
 import { podAttachREST, podExecREST } from './pod-exec.js';
+import { podPortForwardREST } from './pod-portforward.js';
 import { evictionStorage } from './eviction.js';
+import { kubeletSummary, nodeMetricsREST, podMetricsREST } from './metrics.js';
 
 export interface Registry {
   /** Every storage, keyed `<group>/<version>/<resource>[/<subresource>]` (core group is '': `/v1/pods/status`). */
@@ -62,7 +64,7 @@ const AUTH_STORAGE_KEYS: Record<keyof AuthStorages, string> = {
 };
 
 /** Resources that are no Store: answered (reviews), bound (bindings) or probed (componentstatuses), never stored. */
-const NOT_STORED = new Set(['/v1/bindings', '/v1/componentstatuses', ...Object.values(AUTH_STORAGE_KEYS)]);
+const NOT_STORED = new Set(['/v1/bindings', '/v1/componentstatuses', 'metrics.k8s.io/v1beta1/nodes', 'metrics.k8s.io/v1beta1/pods', ...Object.values(AUTH_STORAGE_KEYS)]);
 
 export function createRegistry(opts: {
   storageFor: (prefix: string) => Storage;
@@ -120,6 +122,18 @@ export function createRegistry(opts: {
   storages.set('/v1/pods/log', podLogREST(kubelet));
   storages.set('/v1/pods/exec', podExecREST(kubelet));
   storages.set('/v1/pods/attach', podAttachREST(kubelet));
+  // metrics.k8s.io/v1beta1 from the kubelets' Summaries (what metrics-server serves upstream).
+  const nodes = stores.get('/v1/nodes')!;
+  const metrics = {
+    getNode: (name: string) => nodes.get('', name),
+    listNodes: (q: ListQuery) => nodes.list('', q),
+    getPod: (namespace: string, name: string) => pods.get(namespace, name),
+    listPods: (namespace: string, q: ListQuery) => pods.list(namespace, q),
+    summary: kubeletSummary(kubelet.kubelet),
+  };
+  storages.set('metrics.k8s.io/v1beta1/nodes', nodeMetricsREST(metrics));
+  storages.set('metrics.k8s.io/v1beta1/pods', podMetricsREST(metrics));
+  storages.set('/v1/pods/portforward', podPortForwardREST(kubelet));
   // pods/eviction, once policy/v1 PodDisruptionBudgets are served.
   const eviction = evictionStorage(pods, stores.get('policy/v1/poddisruptionbudgets'), clock);
   if (eviction) storages.set('/v1/pods/eviction', eviction);

@@ -10,7 +10,7 @@ import { createCA, issueCertificate, type CertKeyPair } from '@kubelab/component
 import { FakeRuntimeService } from '../cri/fake-runtime.js';
 import type { ExecRequest } from '../cri/runtime-service.js';
 import { requestAttributes, WebhookKubeletAuthorizer, type KubeletAuthorizer, type KubeletRequestAttributes } from './auth.js';
-import { containerIDForLogs, createKubeletServer, servingCertificate, type KubeletServer } from './server.js';
+import { containerIDForLogs, createKubeletServer, portForwardPorts, portForwardTarget, servingCertificate, type KubeletServer } from './server.js';
 
 const NODE = 'node-a';
 let dir: string;
@@ -32,6 +32,8 @@ let containerID: string;
 let backend: NetServer;
 let backendGot = '';
 const execRequests: ExecRequest[] = [];
+const portForwardRequests: [string, number[]][] = [];
+let sandboxID: string;
 
 const pod = (): Pod => ({
   metadata: { namespace: 'default', name: 'web', uid: 'uid-1' },
@@ -68,7 +70,8 @@ beforeAll(async () => {
   const logDir = join(dir, 'pods', 'default_web_uid-1', 'app');
   mkdirSync(logDir, { recursive: true });
   writeFileSync(join(logDir, '0.log'), '2026-12-03T10:00:00.5Z stdout F hello\n2026-12-03T10:00:01.5Z stderr F world\n');
-  const sandbox = await runtime.runPodSandbox({ metadata: { name: 'web', namespace: 'default', uid: 'uid-1' } });
+  const sandbox = await runtime.runPodSandbox({ metadata: { name: 'web', namespace: 'default', uid: 'uid-1' }, labels: { 'io.kubernetes.pod.uid': 'uid-1' } });
+  sandboxID = sandbox;
   containerID = await runtime.createContainer(
     sandbox,
     {
@@ -92,6 +95,10 @@ beforeAll(async () => {
   runtime.exec = async (req) => {
     execRequests.push(req);
     return `http://127.0.0.1:${backendPort}/exec/token-for-${req.containerId}`;
+  };
+  runtime.portForward = async (id, ports) => {
+    portForwardRequests.push([id, ports]);
+    return `http://127.0.0.1:${backendPort}/portforward/token-for-${id}`;
   };
   const cert = await servingCertificate({ rootDir: dir, nodeName: NODE, nodeIP: '127.0.0.1' });
   server = await createKubeletServer({
@@ -201,6 +208,43 @@ describe('the kubelet API', () => {
     expect(backendGot).toContain('X-Stream-Protocol-Version: v4.channel.k8s.io');
     expect(backendGot).not.toContain('secret');
     expect(execRequests).toEqual([{ containerId: containerID, cmd: ['cat'], tty: false, stdin: true, stdout: true, stderr: false }]);
+  });
+
+  it('proxies a port-forward upgrade to the runtime streaming URL of the pod sandbox', async () => {
+    const sock = connect({ host: '127.0.0.1', port: server.port(), rejectUnauthorized: false, cert: admin.certPem, key: admin.keyPem });
+    await new Promise<void>((r) => sock.once('secureConnect', () => r()));
+    sock.write(
+      'POST /portForward/default/web HTTP/1.1\r\nHost: node-a\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n' +
+        'X-Stream-Protocol-Version: portforward.k8s.io\r\nAuthorization: Bearer secret\r\n\r\n',
+    );
+    let got = '';
+    sock.on('data', (d) => {
+      got += d;
+      if (got.includes('\r\n\r\n') && !got.includes('ping')) sock.write('ping');
+    });
+    const deadline = Date.now() + 5000;
+    while (!got.includes('ping') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    sock.destroy();
+    expect(got).toMatch(/^HTTP\/1\.1 101 Switching Protocols/);
+    expect(got.endsWith('ping')).toBe(true);
+    expect(backendGot).toMatch(new RegExp(`^POST /portforward/token-for-${sandboxID} HTTP/1.1\r\n`));
+    expect(backendGot).toContain('X-Stream-Protocol-Version: portforward.k8s.io');
+    expect(backendGot).not.toContain('secret');
+    // SPDY clients name the ports in their streams, not in the request.
+    expect(portForwardRequests).toEqual([[sandboxID, []]]);
+    expect(await get('/portForward/default/web', admin)).toEqual({ code: 400, body: 'Upgrade request required\n' });
+  });
+
+  it('reads the port-forward path and a WebSocket request\'s ports as upstream', () => {
+    expect(portForwardTarget('/portForward/default/web')).toEqual({ namespace: 'default', pod: 'web' });
+    expect(portForwardTarget('/portForward/default/web/uid-1')).toEqual({ namespace: 'default', pod: 'web', uid: 'uid-1' });
+    expect(portForwardTarget('/portForward/default')).toBeUndefined();
+    expect(portForwardTarget('/portForward/default/web/uid/extra')).toBeUndefined();
+    const ws = { headers: { upgrade: 'websocket' } } as never;
+    expect(portForwardPorts(ws, new URLSearchParams('port=80&port=8080,9090'))).toEqual([80, 8080, 9090]);
+    expect(() => portForwardPorts(ws, new URLSearchParams(''))).toThrow('query parameter "port" is required');
+    expect(() => portForwardPorts(ws, new URLSearchParams('port=0'))).toThrow('unable to parse "0" as a port');
+    expect(portForwardPorts({ headers: { upgrade: 'SPDY/3.1' } } as never, new URLSearchParams('port=x'))).toEqual([]);
   });
 
   it('asks the apiserver with a SubjectAccessReview for the node, and caches the answer', async () => {

@@ -1,8 +1,8 @@
 // Counterpart of pkg/kubelet/server/server.go: the kubelet's HTTPS API on --port (10250), authenticated and
 // authorized as upstream (auth.ts): /healthz, /pods (the pods bound to this node), /containerLogs/{ns}/{pod}/
-// {container} (the CRI log files, logs.ts), and /exec, /attach/{ns}/{pod}[/{uid}]/{container}, which ask the
-// runtime for a streaming URL (CRI Exec/Attach, containerd's streaming server on NODE_IP:10010) and proxy the
-// upgraded connection (SPDY/3.1 or WebSocket) to it (proxy.ts).
+// {container} (the CRI log files, logs.ts), /exec, /attach/{ns}/{pod}[/{uid}]/{container} and /portForward/{ns}/
+// {pod}[/{uid}], which ask the runtime for a streaming URL (CRI Exec/Attach/PortForward, containerd's streaming
+// server on NODE_IP:10010) and proxy the upgraded connection (SPDY/3.1 or WebSocket) to it (proxy.ts).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -36,6 +36,8 @@ export interface KubeletServerOptions {
   /** The kubelet's latest status of a pod (its status manager's), fresher than the one in `pods`. */
   podStatus?: (uid: string) => PodStatus | undefined;
   runtime: RuntimeService;
+  /** /stats/summary and /metrics/resource (the stats provider); 404 without. */
+  stats?: { summary(): unknown; resourceMetrics(): string };
   logger?: Logger;
 }
 
@@ -182,6 +184,31 @@ function streamTarget(path: string): { kind: string; namespace: string; pod: str
   return undefined;
 }
 
+/** The segments of /portForward/{ns}/{pod}[/{uid}]. */
+export function portForwardTarget(path: string): { namespace: string; pod: string; uid?: string } | undefined {
+  const parts = path.split('/').slice(1).map(decodeURIComponent);
+  if (parts[0] !== 'portForward' || parts.length < 3 || parts.length > 4 || parts.slice(1).some((p) => !p)) return undefined;
+  return { namespace: parts[1]!, pod: parts[2]!, ...(parts[3] ? { uid: parts[3] } : {}) };
+}
+
+/**
+ * The ports of a port-forward request (upstream's NewV4Options): a WebSocket client names them in the `port`
+ * query; a SPDY client names each in its streams' headers, so none here.
+ */
+export function portForwardPorts(req: IncomingMessage, q: URLSearchParams): number[] {
+  if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return [];
+  const ports: number[] = [];
+  for (const v of q.getAll('port')) {
+    for (const p of v.split(',')) {
+      const n = /^\d+$/.test(p) ? Number(p) : Number.NaN;
+      if (!(n >= 1 && n <= 65535)) throw new HTTPError(400, `unable to parse ${JSON.stringify(p)} as a port: must be between 1 and 65535`);
+      ports.push(n);
+    }
+  }
+  if (!ports.length) throw new HTTPError(400, 'query parameter "port" is required');
+  return ports;
+}
+
 export async function createKubeletServer(opts: KubeletServerOptions): Promise<KubeletServer> {
   const log = opts.logger;
   const findPod = (namespace: string, name: string, uid?: string) =>
@@ -257,11 +284,22 @@ export async function createKubeletServer(opts: KubeletServerOptions): Promise<K
         res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: opts.pods() }));
         return;
       }
+      if ((path === '/stats/summary' || path === '/stats/summary/') && opts.stats) {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new HTTPError(405, `Method ${req.method} is not allowed`);
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(opts.stats.summary()));
+        return;
+      }
+      if (path === '/metrics/resource' && opts.stats) {
+        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+        res.end(opts.stats.resourceMetrics());
+        return;
+      }
       if (path.startsWith('/containerLogs/')) {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new HTTPError(405, `Method ${req.method} is not allowed`);
         return await containerLogs(res, path, url.searchParams);
       }
-      if (path.startsWith('/exec/') || path.startsWith('/attach/')) throw new HTTPError(400, 'Upgrade request required');
+      if (path.startsWith('/exec/') || path.startsWith('/attach/') || path.startsWith('/portForward/')) throw new HTTPError(400, 'Upgrade request required');
       sendText(res, 404, '404 page not found');
     } catch (err) {
       if (err instanceof HTTPError) return sendText(res, err.code, err.message);
@@ -274,6 +312,7 @@ export async function createKubeletServer(opts: KubeletServerOptions): Promise<K
     const url = new URL(req.url ?? '/', 'https://kubelet');
     const denied = await admit(req, url.pathname);
     if (denied) return rejectUpgrade(socket, denied.code, denied.message);
+    if (url.pathname.startsWith('/portForward/')) return await portForward(req, socket, head, url);
     const t = streamTarget(url.pathname);
     if (!t || (t.kind !== 'exec' && t.kind !== 'attach')) return rejectUpgrade(socket, 404, '404 page not found');
     const q = url.searchParams;
@@ -300,6 +339,29 @@ export async function createKubeletServer(opts: KubeletServerOptions): Promise<K
       target = await opts.runtime.attach({ containerId: container.id, tty, stdin, stdout, stderr });
     }
     // The session's URL carries its token; the caller's credentials stay here.
+    await proxyUpgrade(req, socket, head, new URL(target), { dropHeaders: ['authorization'] });
+  };
+
+  /** /portForward: the runtime's streaming URL for the pod's sandbox, then the upgraded connection proxied to it. */
+  const portForward = async (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => {
+    const t = portForwardTarget(url.pathname);
+    if (!t) return rejectUpgrade(socket, 404, '404 page not found');
+    let ports: number[];
+    try {
+      ports = portForwardPorts(req, url.searchParams);
+    } catch (err) {
+      if (err instanceof HTTPError) return rejectUpgrade(socket, err.code, err.message);
+      throw err;
+    }
+    const pod = findPod(t.namespace, t.pod, t.uid);
+    if (!pod) return rejectUpgrade(socket, 404, 'pod does not exist');
+    const sandboxes = await opts.runtime.listPodSandbox({
+      state: { state: 'SANDBOX_READY' },
+      labelSelector: { 'io.kubernetes.pod.uid': pod.metadata?.uid ?? '' },
+    });
+    const sandbox = sandboxes[0];
+    if (!sandbox) return rejectUpgrade(socket, 500, `pod sandbox not found for pod "${t.pod}"`);
+    const target = await opts.runtime.portForward(sandbox.id, ports);
     await proxyUpgrade(req, socket, head, new URL(target), { dropHeaders: ['authorization'] });
   };
 
