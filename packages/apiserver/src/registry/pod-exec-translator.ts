@@ -254,6 +254,15 @@ export function readResponseHead(socket: Duplex): Promise<UpgradeResponse> {
   });
 }
 
+/** Passes the kubelet's refusal of an upgrade (not found, forbidden, ...) to the client as it came: a failed handshake. */
+export function passRefusal(client: Duplex, backend: Duplex, res: UpgradeResponse): void {
+  client.write(res.head);
+  if (res.rest.length) client.write(res.rest);
+  backend.pipe(client);
+  backend.on('error', () => client.destroy());
+  client.on('error', () => backend.destroy());
+}
+
 const wss = new WebSocketServer({ noServer: true, handleProtocols: () => STREAM_PROTOCOL_V5, perMessageDeflate: false });
 
 /**
@@ -268,15 +277,7 @@ export async function translateV5(
 ): Promise<void> {
   const backend = await dial({ Connection: 'Upgrade', Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': STREAM_PROTOCOL_V4, 'Content-Length': '0' });
   const res = await readResponseHead(backend);
-  if (res.statusCode !== 101) {
-    // The kubelet's refusal (not found, forbidden, ...) as it is: the client sees a failed handshake.
-    client.write(res.head);
-    if (res.rest.length) client.write(res.rest);
-    backend.pipe(client);
-    backend.on('error', () => client.destroy());
-    client.on('error', () => backend.destroy());
-    return;
-  }
+  if (res.statusCode !== 101) return passRefusal(client, backend, res);
   const spdy = new SpdySession(backend, res.rest);
   const ws: WebSocket = await new Promise((resolve) => wss.handleUpgrade(req, client, Buffer.alloc(0), resolve));
   // The client may send stdin at once: messages wait until the streams are open.

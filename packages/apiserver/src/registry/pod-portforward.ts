@@ -11,7 +11,7 @@ import { badRequest, findResource, internal, type ResourceInfo } from '@kubelab/
 import type { Node, Pod } from 'kubernetes-types/core/v1';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { kubeletURL, type Connecter, type KubeletClient, type KubeObjectGetter } from './kubelet-client.js';
-import { readResponseHead } from './pod-exec-translator.js';
+import { passRefusal, readResponseHead } from './pod-exec-translator.js';
 import { restStorage } from './rest.js';
 
 export const PORT_FORWARD_PROTOCOL_V1 = 'portforward.k8s.io';
@@ -63,14 +63,7 @@ export async function tunnelPortForward(req: IncomingMessage, client: Duplex, di
   const protocol = tunneledProtocols(req)[0] ?? PORT_FORWARD_PROTOCOL_V1;
   const backend = await dial({ Connection: 'Upgrade', Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': protocol, 'Content-Length': '0' });
   const res = await readResponseHead(backend);
-  if (res.statusCode !== 101) {
-    client.write(res.head);
-    if (res.rest.length) client.write(res.rest);
-    backend.pipe(client);
-    backend.on('error', () => client.destroy());
-    client.on('error', () => backend.destroy());
-    return;
-  }
+  if (res.statusCode !== 101) return passRefusal(client, backend, res);
   backend.pause();
   accepted.set(req, SPDY_TUNNELING_PREFIX + protocol);
   delete req.headers['sec-websocket-protocol'];
