@@ -37,7 +37,9 @@ describe('generated definitions', () => {
 
 describe('schemaLookup', () => {
   it('has a root type for every served kind and its list', () => {
-    for (const r of RESOURCES) {
+    // metrics.k8s.io is computed and read-only (no body is ever decoded); upstream's schema for it comes from
+    // metrics-server's aggregated OpenAPI, which kubernetes-types does not carry (the OpenAPI document skips it too).
+    for (const r of RESOURCES.filter((r) => r.group !== 'metrics.k8s.io')) {
       expect(schemaLookup.rootType(apiVersionOf(r), r.kind)?.kind, r.kind).toBe('object');
       if (r.verbs.includes('list')) expect(schemaLookup.rootType(apiVersionOf(r), r.listKind)?.property('items')?.type.kind, r.listKind).toBe('array');
     }
