@@ -195,25 +195,33 @@ function controllerRoles(): ClusterRole[] {
       rule(['update'], [LEGACY], ['namespaces/finalize', 'namespaces/status']),
       rule(['delete', 'deletecollection', 'get', 'list'], ['*'], ['*']),
     ]),
+    c('disruption-controller', [
+      rule(['get', 'list', 'watch'], ['apps', 'extensions'], ['deployments', 'replicasets']),
+      rule(['get', 'list', 'watch'], [LEGACY], ['replicationcontrollers']),
+      rule(['get', 'list', 'watch'], ['policy'], ['poddisruptionbudgets']),
+      rule(['get', 'list', 'watch'], ['apps'], ['statefulsets']),
+      rule(['update'], ['policy'], ['poddisruptionbudgets/status']),
+      rule(['patch', 'update'], [LEGACY], ['pods/status']),
+      rule(['get'], ['*'], ['*/scale']),
+    ]),
     c('generic-garbage-collector', [rule(['delete', 'get', 'list', 'patch', 'update', 'watch'], ['*'], ['*'])]),
     c('service-account-controller', [rule(['create'], [LEGACY], ['serviceaccounts'])]),
     c('root-ca-cert-publisher', [rule(['create', 'update'], [LEGACY], ['configmaps'])]),
     c('endpointslice-controller', [
       rule(['get', 'list', 'watch'], [LEGACY], ['nodes', 'pods', 'services']),
       rule(['update'], [LEGACY], ['services/finalizers']),
-      rule(['create', 'delete', 'get', 'list', 'update'], ['discovery.k8s.io'], ['endpointslices']),
+      rule(['create', 'delete', 'get', 'list', 'update', 'watch'], ['discovery.k8s.io'], ['endpointslices']),
     ]),
     c('endpoint-controller', [
       rule(['get', 'list', 'watch'], [LEGACY], ['pods', 'services']),
-      rule(['create', 'delete', 'get', 'list', 'update'], [LEGACY], ['endpoints']),
+      rule(['create', 'delete', 'get', 'list', 'update', 'watch'], [LEGACY], ['endpoints']),
       rule(['create'], [LEGACY], ['endpoints/restricted']),
     ]),
     c('node-controller', [
-      rule(['delete', 'get', 'list', 'patch', 'update'], [LEGACY], ['nodes']),
+      rule(['delete', 'get', 'list', 'patch', 'update', 'watch'], [LEGACY], ['nodes']),
       rule(['patch', 'update'], [LEGACY], ['nodes/status']),
       rule(['patch', 'update'], [LEGACY], ['pods/status']),
-      rule(['delete', 'list'], [LEGACY], ['pods']),
-      rule(['get'], [LEGACY], ['pods']),
+      rule(['delete', 'get', 'list', 'watch'], [LEGACY], ['pods']),
     ]),
     c('job-controller', [
       rule(['get', 'list', 'patch', 'update', 'watch'], ['batch'], ['jobs']),
@@ -235,7 +243,7 @@ function controllerRoles(): ClusterRole[] {
       rule(['list', 'watch'], [LEGACY], ['nodes']),
       rule(['create', 'delete', 'list', 'patch', 'watch'], [LEGACY], ['pods']),
       rule(['create'], [LEGACY], ['pods/binding']),
-      rule(['create', 'delete', 'list', 'patch', 'update', 'watch'], ['apps'], ['controllerrevisions']),
+      rule(['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], ['apps'], ['controllerrevisions']),
     ]),
     c('statefulset-controller', [
       rule(['list', 'watch'], [LEGACY], ['pods']),
@@ -244,7 +252,9 @@ function controllerRoles(): ClusterRole[] {
       rule(['update'], ['apps'], ['statefulsets/finalizers']),
       rule(['create', 'delete', 'get', 'patch', 'update'], [LEGACY], ['pods']),
       rule(['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], ['apps'], ['controllerrevisions']),
-      rule(['create', 'get'], [LEGACY], ['persistentvolumeclaims']),
+      rule(['create', 'get', 'list', 'watch'], [LEGACY], ['persistentvolumeclaims']),
+      rule(['delete', 'update'], [LEGACY], ['persistentvolumeclaims']),
+      rule(['update'], [LEGACY], ['pods/finalizers']),
     ]),
     c('resourcequota-controller', [rule(['list', 'watch'], ['*'], ['*']), rule(['update'], [LEGACY], ['resourcequotas/status'])]),
     c('certificate-controller', [
@@ -262,7 +272,8 @@ function controllerRoles(): ClusterRole[] {
     c('token-cleaner', [rule(['delete', 'get', 'list', 'watch'], [LEGACY], ['secrets'])]),
     c('bootstrap-signer', []),
     c('ttl-controller', [rule(['list', 'patch', 'update', 'watch'], [LEGACY], ['nodes'])]),
-    c('pod-garbage-collector', [rule(['delete', 'list', 'watch'], [LEGACY], ['pods']), rule(['get', 'list'], [LEGACY], ['nodes']), rule(['patch'], [LEGACY], ['pods/status'])]),
+    c('pod-garbage-collector', [rule(['delete', 'list', 'watch'], [LEGACY], ['pods']), rule(['get', 'list', 'watch'], [LEGACY], ['nodes']), rule(['patch'], [LEGACY], ['pods/status'])]),
+    c('ttl-after-finished-controller', [rule(['delete', 'get', 'list', 'watch'], ['batch'], ['jobs'])]),
   ];
 }
 
@@ -289,6 +300,8 @@ const CONTROLLER_ACCOUNTS: Record<string, string> = {
   'bootstrap-signer': 'bootstrap-signer',
   'ttl-controller': 'ttl-controller',
   'pod-garbage-collector': 'pod-garbage-collector',
+  'disruption-controller': 'disruption-controller',
+  'ttl-after-finished-controller': 'ttl-after-finished-controller',
 };
 
 export function bootstrapClusterRoles(): ClusterRole[] {

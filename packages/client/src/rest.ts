@@ -223,6 +223,14 @@ export class RestClient {
     this.token = config.token;
   }
 
+  /**
+   * Sets the bearer token sent from now on (client-go's token source: a controller's ServiceAccount token renewed
+   * in the background); it is kept in memory only.
+   */
+  setBearerToken(token: string): void {
+    this.token = token;
+  }
+
   /** Closes idle keep-alive connections. */
   close(): void {
     this.agent.destroy();

@@ -21,6 +21,11 @@ export interface ControllerManagerConfig extends SecureServingConfig, LeaderElec
   kubeconfig?: string;
   /** Overrides the kubeconfig's server. */
   master?: string;
+  /**
+   * --use-service-account-credentials: each controller uses a token of its own kube-system ServiceAccount
+   * (CONTROLLER_SERVICE_ACCOUNTS) instead of the controller-manager's credentials.
+   */
+  useServiceAccountCredentials: boolean;
   /** Upstream's --controllers: `*`, `name`, `-name`. */
   controllers: string[];
   rootCAFile?: string;
@@ -54,6 +59,7 @@ export interface ControllerManagerConfig extends SecureServingConfig, LeaderElec
 export function defaults(): ControllerManagerConfig {
   return {
     controllers: ['*'],
+    useServiceAccountCredentials: false,
     ...leaderElectionDefaults('kube-controller-manager'),
     allocateNodeCIDRs: false,
     nodeCIDRMaskSize: 24,
@@ -81,6 +87,7 @@ export const FLAGS = {
   master: { kind: 'string', usage: 'The address of the Kubernetes API server (overrides any value in kubeconfig).' },
   ...SECURE_SERVING_FLAGS,
   ...LEADER_ELECTION_FLAGS,
+  'use-service-account-credentials': { kind: 'bool', usage: 'If true, use individual service account credentials for each controller.' },
   controllers: { kind: 'stringSlice', usage: "A list of controllers to enable. '*' enables all on-by-default controllers, 'foo' enables foo, '-foo' disables foo." },
   'root-ca-file': { kind: 'string', usage: "If set, this root certificate authority will be included in service account's token secret." },
   'cluster-cidr': { kind: 'string', usage: 'CIDR Range for Pods in cluster.' },
@@ -110,6 +117,7 @@ export function completeConfig(f: ParsedFlags<typeof FLAGS>): Readonly<Controlle
     kubeconfig: f.kubeconfig || undefined,
     master: f.master,
     controllers: f.controllers?.filter(Boolean) ?? d.controllers,
+    useServiceAccountCredentials: f['use-service-account-credentials'] ?? d.useServiceAccountCredentials,
     ...leaderElectionFromFlags(f, d),
     rootCAFile: f['root-ca-file'] || undefined,
     clusterCIDR: f['cluster-cidr'] || undefined,

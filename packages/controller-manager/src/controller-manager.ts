@@ -22,7 +22,8 @@ import {
 import { controllerManagerRegistry } from './metrics.js';
 import type { ControllerManagerConfig } from './config.js';
 import type { ControllerContext } from './controller-context.js';
-import { isControllerEnabled } from './controller-names.js';
+import { CONTROLLER_SERVICE_ACCOUNTS, isControllerEnabled } from './controller-names.js';
+import { serviceAccountClientBuilder, simpleClientBuilder } from './client-builder.js';
 import { CONTROLLERS } from './controllers.js';
 
 export interface ControllerManagerOptions {
@@ -48,6 +49,32 @@ export interface ControllerManager {
   running(): string[];
   /** The HTTPS port serving /healthz and /metrics (after start), if --secure-port is not 0. */
   securePort(): number | undefined;
+}
+
+const CLIENT_ATTEMPTS = 30;
+const CLIENT_RETRY_MS = 1000;
+
+/** A controller's client, retried a bounded number of times (the apiserver may still be starting). */
+async function clientWithRetries(get: () => Promise<RestClient>, signal: AbortSignal, logger: Logger, account: string): Promise<RestClient | undefined> {
+  for (let attempt = 1; attempt <= CLIENT_ATTEMPTS && !signal.aborted; attempt++) {
+    try {
+      return await get();
+    } catch (err) {
+      logger.info({ err: (err as Error).message, serviceAccount: account, attempt }, 'Failed to get a client for the controller service account');
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, CLIENT_RETRY_MS);
+        signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            r();
+          },
+          { once: true },
+        );
+      });
+    }
+  }
+  return undefined;
 }
 
 export function createControllerManager(config: Readonly<ControllerManagerConfig>, opts: ControllerManagerOptions = {}): ControllerManager {
@@ -79,20 +106,50 @@ export function createControllerManager(config: Readonly<ControllerManagerConfig
     setMaxListeners(0, signal);
     // Upstream's ResyncPeriod: a random period in [--min-resync-period, 2 x --min-resync-period).
     const resyncPeriodMs = config.minResyncPeriodMs * (1 + Math.random());
+    // The shared informers list and watch with the controller-manager's own credentials (upstream's
+    // "shared-informers" client); each controller writes with the client of its builder.
     const informers = new SharedInformerFactory(client, { logger, clock, resyncPeriodMs });
-    const eventBroadcaster = new EventBroadcaster({
-      client,
-      clock,
-      onError: (err, event) => logger.debug?.({ err: (err as Error).message, reason: event.reason }, 'Failed to record event'),
-    });
+    const newBroadcaster = (c: RestClient) =>
+      new EventBroadcaster({
+        client: c,
+        clock,
+        onError: (err, event) => logger.debug?.({ err: (err as Error).message, reason: event.reason }, 'Failed to record event'),
+      });
+    const eventBroadcaster = newBroadcaster(client);
+    const broadcasters = [eventBroadcaster];
+    const builder = config.useServiceAccountCredentials ? serviceAccountClientBuilder({ root: client, clock, logger }) : simpleClientBuilder(client);
     const ctx: ControllerContext = { client, informers, config, clock, logger, rootCA, eventBroadcaster };
+    const enabled = Object.entries(CONTROLLERS).filter(([name]) => {
+      if (isControllerEnabled(name, config.controllers)) return true;
+      logger.info({ controller: name }, 'Warning: controller is disabled');
+      return false;
+    });
+    // Each account's client (and its events' writer) once, fetched in parallel.
+    const accountContexts = new Map<string, Promise<ControllerContext | undefined>>();
+    const contextFor = (name: string): Promise<ControllerContext | undefined> => {
+      if (!config.useServiceAccountCredentials) return Promise.resolve(ctx);
+      const account = CONTROLLER_SERVICE_ACCOUNTS[name] ?? name;
+      let p = accountContexts.get(account);
+      if (!p) {
+        p = clientWithRetries(() => builder.client(account), signal, logger, account).then((c) => {
+          if (!c) return undefined;
+          const b = newBroadcaster(c);
+          broadcasters.push(b);
+          return { ...ctx, client: c, eventBroadcaster: b };
+        });
+        accountContexts.set(account, p);
+      }
+      return p;
+    };
+    const contexts = await Promise.all(enabled.map(([name]) => contextFor(name)));
     const started: Array<{ name: string; run: () => Promise<void> }> = [];
-    for (const [name, start] of Object.entries(CONTROLLERS)) {
-      if (!isControllerEnabled(name, config.controllers)) {
-        logger.info({ controller: name }, 'Warning: controller is disabled');
+    for (const [i, [name, start]] of enabled.entries()) {
+      const controllerCtx = contexts[i];
+      if (!controllerCtx) {
+        if (!signal.aborted) logger.error({ controller: name }, 'Error starting controller: no client for its service account');
         continue;
       }
-      const s = start(ctx);
+      const s = start(controllerCtx);
       if (!s) continue;
       started.push({ name, run: () => s.controller.run(s.workers, signal) });
       logger.info({ controller: name }, 'Started controller');
@@ -106,8 +163,9 @@ export function createControllerManager(config: Readonly<ControllerManagerConfig
     }
     await informers.shutdown();
     // Events already recorded are written; failed writes are not retried any more.
-    eventBroadcaster.shutdown();
-    await eventBroadcaster.flush();
+    for (const b of broadcasters) b.shutdown();
+    await Promise.all(broadcasters.map((b) => b.flush()));
+    builder.stop();
   };
 
   const startRunning = (): void => {

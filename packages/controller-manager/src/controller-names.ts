@@ -76,3 +76,34 @@ export function isControllerEnabled(name: string, controllers: readonly string[]
   }
   return star && !DISABLED_BY_DEFAULT.has(name);
 }
+
+/**
+ * The kube-system ServiceAccount each controller runs as under --use-service-account-credentials (the
+ * names upstream's start functions pass to ClientBuilder.ClientOrDie); each is bound to the ClusterRole
+ * system:controller:<account> of the bootstrap policy.
+ */
+export const CONTROLLER_SERVICE_ACCOUNTS: Readonly<Record<string, string>> = {
+  'replicaset-controller': 'replicaset-controller',
+  'replicationcontroller-controller': 'replication-controller',
+  'deployment-controller': 'deployment-controller',
+  'namespace-controller': 'namespace-controller',
+  'serviceaccount-controller': 'service-account-controller',
+  'root-ca-certificate-publisher-controller': 'root-ca-cert-publisher',
+  'garbage-collector-controller': 'generic-garbage-collector',
+  'clusterrole-aggregation-controller': 'clusterrole-aggregation-controller',
+  'endpoints-controller': 'endpoint-controller',
+  'endpointslice-controller': 'endpointslice-controller',
+  'pod-garbage-collector-controller': 'pod-garbage-collector',
+  'node-ipam-controller': 'node-controller',
+  'node-lifecycle-controller': 'node-controller',
+  'taint-eviction-controller': 'node-controller',
+  'certificatesigningrequest-signing-controller': 'certificate-controller',
+  'certificatesigningrequest-approving-controller': 'certificate-controller',
+  'job-controller': 'job-controller',
+  'ttl-after-finished-controller': 'ttl-after-finished-controller',
+  'cronjob-controller': 'cronjob-controller',
+  'statefulset-controller': 'statefulset-controller',
+  'daemonset-controller': 'daemon-set-controller',
+  'resourcequota-controller': 'resourcequota-controller',
+  'disruption-controller': 'disruption-controller',
+};

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configFromFlags } from './config.js';
-import { isControllerEnabled, KNOWN_CONTROLLERS } from './controller-names.js';
+import { CONTROLLER_SERVICE_ACCOUNTS, isControllerEnabled, KNOWN_CONTROLLERS } from './controller-names.js';
 import { CONTROLLERS } from './controllers.js';
 
 describe('--controllers', () => {
@@ -16,6 +16,13 @@ describe('--controllers', () => {
 
   it('has a start function for every known name and no other', () => {
     expect(Object.keys(CONTROLLERS).sort()).toEqual([...KNOWN_CONTROLLERS].sort());
+  });
+
+  it("names upstream's service account for every controller", () => {
+    expect(Object.keys(CONTROLLER_SERVICE_ACCOUNTS).sort()).toEqual([...KNOWN_CONTROLLERS].sort());
+    expect(CONTROLLER_SERVICE_ACCOUNTS['garbage-collector-controller']).toBe('generic-garbage-collector');
+    expect(CONTROLLER_SERVICE_ACCOUNTS['daemonset-controller']).toBe('daemon-set-controller');
+    expect(CONTROLLER_SERVICE_ACCOUNTS['node-lifecycle-controller']).toBe('node-controller');
   });
 });
 
@@ -35,6 +42,8 @@ describe('configFromFlags', () => {
     expect(Object.isFrozen(c)).toBe(true);
     expect(configFromFlags(['--leader-elect']).leaderElect).toBe(true);
     expect(configFromFlags([]).leaderElect).toBe(true);
+    expect(configFromFlags([]).useServiceAccountCredentials).toBe(false);
+    expect(configFromFlags(['--use-service-account-credentials']).useServiceAccountCredentials).toBe(true);
   });
 
   it('rejects unknown controllers, bad booleans and inconsistent lease timings', () => {

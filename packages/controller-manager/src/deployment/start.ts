@@ -27,7 +27,13 @@ export const startDeploymentController: StartFunc = (ctx) => {
       deleteReplicaSet: async (ns, name, uid) => {
         await rsClient(ns).delete(name, { preconditions: { uid } });
       },
-      patchDeployment: async (ns, name, patch) => (await dClient(ns).patch(name, patch, 'merge')) as Deployment,
+      // Upstream updates the Deployment (its role, system:controller:deployment-controller, may update, not patch).
+      patchDeployment: async (ns, name, patch) => {
+        const current = await dClient(ns).get(name);
+        const annotations = (patch as { metadata?: { annotations?: Record<string, string> } }).metadata?.annotations;
+        current.metadata.annotations = { ...current.metadata.annotations, ...annotations };
+        return (await dClient(ns).update(current)) as Deployment;
+      },
       updateDeploymentStatus: async (d) => (await dClient(d.metadata!.namespace).updateStatus(d as KubeObject)) as Deployment,
       canAdopt: (d) => recheckOwner(ctx.client, DEPLOYMENTS, d as KubeObject)(),
     },
