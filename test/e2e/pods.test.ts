@@ -4,7 +4,7 @@
 // deleted pod's containers go away; `hack/lab down` leaves no namespace, node directory or process behind.
 // Needs root (CI runs as root); skipped otherwise.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, isRoot, type Lab, startLab } from '../fixtures/lab.js';
@@ -123,6 +123,33 @@ describe.skipIf(!isRoot)('pods on a two-node lab (hack/lab up --nodes 2)', () =>
       return /^web3\s+3\/3\s+3\s+3\s/m.test(r.stdout) && r.stdout;
     }, 60_000);
     expect(ready).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE$/m);
+  });
+
+  it('runs a static pod from the node\'s manifest directory, with a mirror pod that comes back when deleted', async () => {
+    const node = NODES[0]!;
+    const manifest = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: static-web\nspec:\n  containers:\n  - name: web\n    image: nginx\n';
+    writeFileSync(`/etc/kubelab/${node}/manifests/static-web.yaml`, manifest);
+    const mirror = `static-web-${node}`;
+    const running = async () => {
+      const r = await k(['get', 'pod', mirror, '-o', 'json']);
+      if (r.code !== 0) return undefined;
+      const p = JSON.parse(r.stdout) as { metadata: { uid: string; annotations?: Record<string, string> }; spec: { nodeName: string }; status: { phase: string } };
+      return p.status.phase === 'Running' && p;
+    };
+    const first = await until(`mirror pod ${mirror} Running`, running, 90_000);
+    expect(first.spec.nodeName).toBe(node);
+    expect(first.metadata.annotations?.['kubernetes.io/config.source']).toBe('file');
+    expect(first.metadata.annotations?.['kubernetes.io/config.mirror']).toBeTruthy();
+    // The kubelet owns the pod: deleting the mirror only makes a new mirror of the same running pod.
+    expect((await k(['delete', 'pod', mirror, '--wait=false'])).stderr).toBe('');
+    const again = await until('a new mirror pod', async () => {
+      const p = await running();
+      return p && p.metadata.uid !== first.metadata.uid && p;
+    }, 60_000);
+    expect(again.metadata.annotations?.['kubernetes.io/config.hash']).toBe(first.metadata.annotations?.['kubernetes.io/config.hash']);
+    // Removing the manifest stops the pod and removes its mirror.
+    rmSync(`/etc/kubelab/${node}/manifests/static-web.yaml`);
+    await until('the mirror pod gone', async () => (await k(['get', 'pod', mirror])).stderr.includes('NotFound'), 60_000);
   });
 
   it('deletes a pod: `kubectl delete pod` returns once it is gone, and its sandbox and containers are removed', async () => {

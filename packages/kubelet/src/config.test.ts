@@ -2,6 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { configFromFlags, parseTaint } from './config.js';
 
 describe('kubelet flags', () => {
+  it('takes the TLS bootstrap flags; --cert-dir defaults to <root-dir>/pki', () => {
+    const c = configFromFlags(['--kubeconfig=/var/lib/kubelet/kubelet.conf', '--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf', '--root-dir=/n1']);
+    expect(c).toMatchObject({ bootstrapKubeconfig: '/etc/kubernetes/bootstrap-kubelet.conf', certDir: '/n1/pki' });
+    expect(configFromFlags(['--kubeconfig=k', '--cert-dir=/certs']).certDir).toBe('/certs');
+    expect(configFromFlags(['--kubeconfig=k']).bootstrapKubeconfig).toBe('');
+    expect(() => configFromFlags(['--bootstrap-kubeconfig=b'])).toThrow('--kubeconfig is required');
+  });
+
   it("applies upstream's defaults", () => {
     const c = configFromFlags(['--kubeconfig=/etc/kubernetes/kubelet.conf', '--hostname-override=Worker-1']);
     expect(c).toMatchObject({

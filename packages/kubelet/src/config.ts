@@ -1,12 +1,17 @@
 // kubelet configuration (upstream: cmd/kubelet/app/options and KubeletConfiguration defaults): upstream's
 // flags, defaults in one function, validated and frozen.
 import { hostname, networkInterfaces } from 'node:os';
+import { join } from 'node:path';
 import { parseFlagSet, type FlagDefs, type ParsedFlags } from '@kubelab/component-base';
 import type { Taint } from 'kubernetes-types/core/v1';
 
 export interface KubeletConfig {
   /** --kubeconfig: the node's credentials and the apiserver's address. */
   kubeconfig: string;
+  /** --bootstrap-kubeconfig: a kubeconfig (bootstrap token) used to get a client certificate when --kubeconfig has no valid one. */
+  bootstrapKubeconfig: string;
+  /** --cert-dir: where the bootstrapped client certificate goes (default <root-dir>/pki). */
+  certDir: string;
   /** --hostname-override, else the host name (lowercased): the Node's name. */
   nodeName: string;
   /** --node-ip, else the first non-loopback IPv4 address. */
@@ -51,6 +56,8 @@ export interface KubeletConfig {
   relistPeriodMs: number;
   /** --sync-frequency: how often each pod is synced without a change (1 m). */
   syncFrequencyMs: number;
+  /** --pod-manifest-path (KubeletConfiguration staticPodPath): a directory (or file) of static Pod manifests; '' for none. */
+  staticPodPath: string;
 }
 
 /** The first non-internal IPv4 address of this host (upstream picks the default route's). */
@@ -63,6 +70,8 @@ export function defaultNodeIP(): string {
 
 export function defaults(): Omit<KubeletConfig, 'kubeconfig' | 'nodeName' | 'nodeIP'> {
   return {
+    bootstrapKubeconfig: '',
+    certDir: '',
     containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock',
     rootDir: '/var/lib/kubelet',
     podLogsDir: '/var/log/pods',
@@ -89,6 +98,7 @@ export function defaults(): Omit<KubeletConfig, 'kubeconfig' | 'nodeName' | 'nod
     runtimeRequestTimeoutMs: 2 * 60_000,
     relistPeriodMs: 1000,
     syncFrequencyMs: 60_000,
+    staticPodPath: '',
   };
 }
 
@@ -145,6 +155,12 @@ export function validate(c: KubeletConfig): Readonly<KubeletConfig> {
 /** Upstream's flags with their types (pflag syntax), plus Kubelab's own (named so). */
 export const FLAGS = {
   kubeconfig: { kind: 'string', usage: 'Path to a kubeconfig file, specifying how to connect to the API server.' },
+  'bootstrap-kubeconfig': {
+    kind: 'string',
+    usage:
+      'Path to a kubeconfig file that will be used to get client certificate for kubelet. If the file specified by --kubeconfig does not exist, the bootstrap kubeconfig is used to request a client certificate from the API server. On success, a kubeconfig file referencing the generated client certificate and key is written to the path specified by --kubeconfig. The client certificate and key file will be stored in the directory pointed by --cert-dir.',
+  },
+  'cert-dir': { kind: 'string', usage: 'The directory where the TLS certs are located. (default <root-dir>/pki)' },
   'hostname-override': { kind: 'string', usage: 'If non-empty, will use this string as identification instead of the actual hostname.' },
   'node-ip': { kind: 'string', usage: 'IP address of the node. If set, kubelet will use this IP address for the node.' },
   'container-runtime-endpoint': { kind: 'string', usage: 'The endpoint of the remote runtime service (unix socket path or unix:// URL).' },
@@ -172,6 +188,7 @@ export const FLAGS = {
   'cgroup-root': { kind: 'string', usage: 'Optional root cgroup to use for pods.' },
   'runtime-request-timeout': { kind: 'duration', usage: 'Timeout of all runtime requests except long running requests.' },
   'sync-frequency': { kind: 'duration', usage: 'Max period between synchronizing running containers and config.' },
+  'pod-manifest-path': { kind: 'string', usage: 'Path to the directory containing static pod files to run, or the path to a single static pod file. Files starting with dots will be ignored.' },
 } as const satisfies FlagDefs;
 
 /** Parsed flags over the defaults, validated and frozen. */
@@ -180,6 +197,8 @@ export function completeConfig(f: ParsedFlags<typeof FLAGS>): Readonly<KubeletCo
   return validate({
     ...d,
     kubeconfig: f.kubeconfig ?? '',
+    bootstrapKubeconfig: f['bootstrap-kubeconfig'] ?? d.bootstrapKubeconfig,
+    certDir: f['cert-dir'] || join(f['root-dir'] || d.rootDir, 'pki'),
     nodeName: (f['hostname-override'] || hostname()).toLowerCase().trim(),
     nodeIP: f['node-ip'] || defaultNodeIP(),
     containerRuntimeEndpoint: f['container-runtime-endpoint'] || d.containerRuntimeEndpoint,
@@ -207,6 +226,7 @@ export function completeConfig(f: ParsedFlags<typeof FLAGS>): Readonly<KubeletCo
     cgroupRoot: f['cgroup-root'] ?? d.cgroupRoot,
     runtimeRequestTimeoutMs: f['runtime-request-timeout'] ?? d.runtimeRequestTimeoutMs,
     syncFrequencyMs: f['sync-frequency'] ?? d.syncFrequencyMs,
+    staticPodPath: f['pod-manifest-path'] ?? d.staticPodPath,
   });
 }
 

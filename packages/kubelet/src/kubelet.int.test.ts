@@ -2,7 +2,7 @@
 // fake CRI runtime: it registers its node and learns the pod CIDR, runs the pods bound to it, reports a
 // container that exits through the relist, and finishes a deletion; what kubectl shows. No root needed
 // (test/e2e runs the same against containerd in network namespaces).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,7 @@ let etcd: EtcdInstance;
 let api: ApiServerInstance;
 let dir: string;
 let kubelet: Kubelet;
+let config: ReturnType<typeof configFromFlags>;
 const runtime = new FakeRuntimeService();
 const images = new FakeImageService({ images: ['nginx:latest', 'busybox:latest', 'registry.k8s.io/pause:3.10'] });
 const k = (args: string[], input?: string) => kubectl(api.kubeconfig, args, { input });
@@ -34,7 +35,9 @@ beforeAll(async () => {
   const pair = await issueCertificate(ca, { commonName: user, organizations: ['system:nodes'], usage: 'client' });
   const file = join(dir, 'kubelet.conf');
   writeFileSync(file, buildKubeconfig({ server: api.url, caPem: ca.certPem, user, certPem: pair.certPem, keyPem: pair.keyPem }), { mode: 0o600 });
-  const config = configFromFlags([
+  mkdirSync(join(dir, 'manifests'));
+  config = configFromFlags([
+    `--pod-manifest-path=${dir}/manifests`,
     `--kubeconfig=${file}`, `--hostname-override=${NODE}`, '--node-ip=172.30.0.250', `--root-dir=${dir}/root`,
     `--kubelab-pod-logs-dir=${dir}/pods`, '--healthz-port=0', '--node-labels=tier=web', '--cluster-domain=cluster.local',
     // The API on a free loopback port: 10250 on the host may be taken by another test or a kubelet.
@@ -146,4 +149,50 @@ describe('kubelet (fake runtime, real apiserver)', () => {
     await until('sandbox removed', async () => ![...runtime.sandboxes.values()].some((s) => s.config.metadata.uid === uid), 10_000);
     expect(runtime.containersNamed('web')).toHaveLength(0);
   });
+
+  it('static pods: a manifest runs as <name>-<node> with a mirror pod; a deleted mirror comes back; removing the file stops the pod', async () => {
+    const manifest = join(dir, 'manifests', 'static-web.yaml');
+    writeFileSync(manifest, 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: static-web\n  labels: {app: static}\nspec:\n  containers:\n  - name: web\n    image: nginx\n');
+    const name = `static-web-${NODE}`;
+    await until('mirror pod Running', async () => (await k(['get', 'pod', name, '-o', 'jsonpath={.status.phase}'])).stdout === 'Running', 20_000);
+    const mirror = JSON.parse((await k(['get', 'pod', name, '-o', 'json'])).stdout);
+    const hash = mirror.metadata.annotations['kubernetes.io/config.hash'];
+    expect(hash).toMatch(/^[0-9a-f]{32}$/);
+    expect(mirror.metadata.annotations).toMatchObject({ 'kubernetes.io/config.source': 'file', 'kubernetes.io/config.mirror': hash });
+    expect(mirror.metadata.annotations['kubernetes.io/config.seen']).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(mirror.metadata.labels).toEqual({ app: 'static' });
+    const nodeUID = (await k(['get', 'node', NODE, '-o', 'jsonpath={.metadata.uid}'])).stdout;
+    expect(mirror.metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Node', name: NODE, uid: nodeUID, controller: true }]);
+    expect(mirror.spec.tolerations).toContainEqual({ operator: 'Exists', effect: 'NoExecute' });
+    expect(mirror.status.containerStatuses[0]).toMatchObject({ name: 'web', ready: true, state: { running: {} } });
+    // The runtime runs the static pod under its own (hashed) uid, not the mirror's.
+    const sandboxes = () => [...runtime.sandboxes.values()].filter((s) => s.config.metadata.name === name && s.state === 'SANDBOX_READY');
+    expect(sandboxes().map((s) => s.config.metadata.uid)).toEqual([hash]);
+
+    // The kubelet owns the pod: deleting the mirror brings a new mirror of the same pod, still Running.
+    expect((await k(['delete', 'pod', name, '--timeout=30s'])).stdout).toBe(`pod "${name}" deleted\n`);
+    await until('mirror recreated and Running', async () => {
+      const r = await k(['get', 'pod', name, '-o', 'jsonpath={.metadata.uid} {.status.phase}']);
+      const [uid, phase] = r.stdout.split(' ');
+      return !!uid && uid !== mirror.metadata.uid && phase === 'Running';
+    }, 20_000);
+    expect(sandboxes()).toHaveLength(1);
+    expect(runtime.containersNamed('web').filter((c) => c.config.labels?.['io.kubernetes.pod.name'] === name)).toHaveLength(1);
+
+    // A restarted kubelet knows its static pods before it first relists the runtime: same sandbox, same mirror.
+    const running = sandboxes().map((s) => s.id);
+    const mirrorUID = (await k(['get', 'pod', name, '-o', 'jsonpath={.metadata.uid}'])).stdout;
+    await kubelet.stop();
+    const mark = runtime.calls.length;
+    kubelet = createKubelet(config, { logger: silentLogger(), runtime, images });
+    await kubelet.start();
+    await until('the restarted kubelet relisted 3 times', async () => runtime.calls.slice(mark).filter((c) => c.method === 'listPodSandbox' && !(c.args[0] as { labelSelector?: object }).labelSelector).length >= 3, 10_000);
+    expect(sandboxes().map((s) => s.id)).toEqual(running);
+    expect((await k(['get', 'pod', name, '-o', 'jsonpath={.metadata.uid} {.status.phase}'])).stdout).toBe(`${mirrorUID} Running`);
+
+    // Removing the manifest stops the pod and removes its mirror.
+    unlinkSync(manifest);
+    await until('mirror pod gone', async () => (await k(['get', 'pod', name])).stderr.includes(`pods "${name}" not found`), 20_000);
+    await until('static pod sandbox removed', async () => ![...runtime.sandboxes.values()].some((s) => s.config.metadata.name === name), 10_000);
+  }, 90_000);
 });

@@ -10,6 +10,7 @@ import { ComponentEventRecorder, delayOn, loadKubeconfig, realClock, RestClient,
 import { DELEGATED_AUTH_CLIENT, DELEGATED_AUTH_TIMEOUT_MS, TokenReviewAuthenticator, type Component, type Logger } from '@kubelab/component-base';
 import type { ConfigMap, Node, Pod, Secret, Service } from 'kubernetes-types/core/v1';
 import type { KubeletConfig } from './config.js';
+import { FileSource, isMirrorPod } from './config/file.js';
 import { RemoteRuntime } from './cri/remote.js';
 import type { ImageService, RuntimeService } from './cri/runtime-service.js';
 import type { EnvSources } from './kuberuntime/env.js';
@@ -22,12 +23,14 @@ import { goArch, readMachineInfo } from './nodestatus/machine-info.js';
 import { NodeStatusManager } from './nodestatus/node-status-manager.js';
 import type { NodeIdentity, NodeStatusInputs } from './nodestatus/node-status.js';
 import { KubeletPodSyncer, PodWorkers } from './pod-workers.js';
+import { MirrorClient, mirrorPodHash } from './pod/mirror-client.js';
+import { PodManager } from './pod/pod-manager.js';
 import { ProberManager } from './prober/prober-manager.js';
 import { alwaysAllow, WebhookKubeletAuthorizer } from './server/auth.js';
 import { createKubeletServer, servingCertificate, type KubeletServer } from './server/server.js';
 import { CgroupReader } from './stats/cgroup.js';
 import { StatsProvider } from './stats/provider.js';
-import { restPodStatusClient, StatusManager, type PodStatusClient } from './status/status-manager.js';
+import { restPodStatusClient, StatusManager, statusMergePatch, type PodStatusClient } from './status/status-manager.js';
 import { VolumeManager } from './volumemanager/volume-manager.js';
 
 const PODS = findResource('', 'v1', 'pods')!;
@@ -202,7 +205,23 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
     client, component: 'kubelet', instance: nodeName, clock,
     onError: (err, reason) => logger.debug({ err: (err as Error).message, reason }, 'Could not write event'),
   });
-  const podByUID = (uid: string) => pods.store.list().find((p) => p.metadata.uid === uid);
+  // Static pods (--pod-manifest-path) beside the API pods, each with a mirror pod in the apiserver.
+  const mirrorClient = new MirrorClient({ client, nodeName, nodeUID: () => nodes.store.list()[0]?.metadata.uid, logger });
+  const podManager = new PodManager({
+    apiPods: () => pods.store.list(),
+    apiPod: (ns, name) => pods.store.getByKey(`${ns}/${name}`),
+    mirrorClient,
+    nodeUsable: () => nodes.store.list().some((n) => !n.metadata.deletionTimestamp),
+    // A new mirror pod starts with an empty status: it gets the static pod's whole status at once.
+    onMirrorPodCreated: async (pod, mirror) => {
+      const status = statusManager.getPodStatus(pod.metadata?.uid ?? '');
+      if (!status) return;
+      const patch = statusMergePatch(mirror.status, status);
+      if (Object.keys(patch).length) await rest.patchStatus(mirror.metadata?.namespace ?? '', mirror.metadata?.name ?? '', { metadata: { uid: mirror.metadata?.uid }, status: patch });
+    },
+    logger,
+  });
+  const podByUID = (uid: string) => podManager.getPodByUID(uid);
   // The Node authorizer answers 403 (no relationship) for a pod that is no longer bound to this node, i.e.
   // deleted: the status manager treats that as the pod being gone, as upstream's does with its 404.
   const rest = restPodStatusClient(client);
@@ -218,7 +237,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
         throw gone(err, uid, name);
       }),
   };
-  const statusManager = new StatusManager({ client: podStatusClient, clock, logger });
+  const statusManager = new StatusManager({ client: podManager.statusClient(podStatusClient), clock, logger });
   const volumes = new VolumeManager({ client, rootDir: config.rootDir, logger });
   const podRecorder = { event: (obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string) => recorder.event({ apiVersion: 'v1', kind: 'Pod', ...obj }, type, reason, message) };
   // The prober (upstream NewMainKubelet's probeManager): its liveness and startup results reach the runtime
@@ -250,6 +269,8 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
     runtimeManager,
     statusManager,
     probeManager,
+    mirrorPods: podManager,
+    logger,
     hostIPs: [config.nodeIP],
     pullSecrets: async (pod) => {
       const out: Secret[] = [];
@@ -285,11 +306,52 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
     known.set(uid, pod);
     podWorkers.updatePod(pod, kill ? { kill: true } : {});
   };
+  /** Upstream's handleMirrorPod: a change to a mirror pod syncs its static pod (which recreates a deleted mirror). */
+  const apiPodUpdate = (pod: Pod, kill = false) => {
+    if (!isMirrorPod(pod)) return podUpdate(pod, kill);
+    const staticPod = podManager.getPodByMirrorPod(pod);
+    if (staticPod) podUpdate(staticPod);
+  };
   pods.addEventHandler({
-    onAdd: (pod) => podUpdate(pod),
-    onUpdate: (_old, pod) => podUpdate(pod),
-    onDelete: (pod) => podUpdate(pod, true),
+    onAdd: (pod) => apiPodUpdate(pod),
+    onUpdate: (_old, pod) => apiPodUpdate(pod),
+    onDelete: (pod) => apiPodUpdate(pod, true),
   });
+  const fileSource = config.staticPodPath
+    ? new FileSource({
+        path: config.staticPodPath,
+        nodeName,
+        clock,
+        logger,
+        onPods: (staticPods) => {
+          const { added, removed } = podManager.setStaticPods(staticPods);
+          for (const p of removed) podUpdate(p, true);
+          for (const p of added) podUpdate(p);
+        },
+      })
+    : undefined;
+  /** Mirror pods being deleted, by uid; when each static pod without a mirror was last synced for it. */
+  const mirrorDeletions = new Set<string>();
+  const mirrorSyncs = new Map<string, number>();
+  /** Upstream HandlePodCleanups' share for static pods: orphaned mirror pods go, missing mirror pods are made. */
+  const mirrorHousekeeping = () => {
+    for (const m of podManager.orphanedMirrorPods()) {
+      const uid = m.metadata?.uid ?? '';
+      const state = podWorkers.state(mirrorPodHash(m) ?? '');
+      // Its static pod is still stopping: its last statuses go to the mirror pod.
+      if (state === 'syncing' || state === 'terminating' || mirrorDeletions.has(uid)) continue;
+      mirrorDeletions.add(uid);
+      void mirrorClient.deleteMirrorPod(m.metadata?.namespace ?? '', m.metadata?.name ?? '', uid).finally(() => mirrorDeletions.delete(uid));
+    }
+    const now = clock.now();
+    for (const p of podManager.staticPodsWithoutMirror()) {
+      const uid = p.metadata?.uid ?? '';
+      if (podWorkers.state(uid) !== 'syncing' || now - (mirrorSyncs.get(uid) ?? 0) < 5000) continue;
+      mirrorSyncs.set(uid, now);
+      podUpdate(p);
+    }
+    for (const uid of mirrorSyncs.keys()) if (!podManager.getPodByUID(uid)) mirrorSyncs.delete(uid);
+  };
 
   let abort: AbortController | undefined;
   const loops: Promise<void>[] = [];
@@ -302,7 +364,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
     reader: new CgroupReader(),
     memoryCapacityBytes: machine.memoryCapacityBytes,
     listContainers: () => cri.listContainers(),
-    pods: () => pods.store.list(),
+    pods: () => podManager.getPods(),
   });
   let cidr: string | undefined;
   let nodeReady = false;
@@ -361,6 +423,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
           }
         }
         previous = next;
+        mirrorHousekeeping();
         for (const uid of [...known.keys()]) {
           if (podWorkers.state(uid) === 'terminated' && !current.has(uid) && !podByUID(uid)) {
             podWorkers.forget(uid);
@@ -408,7 +471,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
       tokens: config.authenticationTokenWebhook ? new TokenReviewAuthenticator({ post, cacheTTLMs: 2 * 60_000 }) : undefined,
       anonymous: config.anonymousAuth,
       authorizer: config.authorizationMode === 'Webhook' ? new WebhookKubeletAuthorizer(post) : alwaysAllow,
-      pods: () => pods.store.list(),
+      pods: () => podManager.getPods(),
       podStatus: (uid) => statusManager.getPodStatus(uid),
       runtime: cri,
       stats,
@@ -427,6 +490,8 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
       await serveAPI();
       abort = new AbortController();
       const signal = abort.signal;
+      // Static pods are known before the runtime is first relisted, so that their containers are not orphans.
+      fileSource?.start();
       loops.push(statusLoop(signal));
       loops.push(stats.run(signal, delay));
       loops.push(lease.run(signal));
@@ -443,6 +508,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
       if (!abort) return;
       abort.abort();
       abort = undefined;
+      fileSource?.stop();
       probeManager.cleanupPods(new Set());
       await Promise.allSettled(loops);
       await informers.shutdown();

@@ -138,6 +138,30 @@ describe('pod workers with the kubelet syncer', () => {
     expect(k.workers.state('uid-web')).toBe('terminated');
   });
 
+  it('a static pod gets its mirror pod before it starts, and runs even when that fails; an API pod gets none', async () => {
+    const h = newHarness();
+    const statusManager = new StatusManager({ client: new FakePodStatusClient(), clock: h.clock });
+    const mirrored: string[] = [];
+    let fail = true;
+    const mirrorPods = {
+      syncMirrorPod: async (pod: Pod) => {
+        mirrored.push(pod.metadata!.name!);
+        if (fail) throw new Error('failed to get node UID');
+      },
+    };
+    const workers = new PodWorkers({ syncer: new KubeletPodSyncer({ runtimeManager: h.manager, statusManager, mirrorPods, hostIPs: ['172.30.0.10'], clock: h.clock }), clock: h.clock, resyncIntervalMs: 0 });
+    const base = newPod();
+    const staticPod = { ...base, metadata: { ...base.metadata, name: 'web-n1', annotations: { 'kubernetes.io/config.source': 'file' } } };
+    workers.updatePod(staticPod);
+    await workers.waitIdle();
+    expect(mirrored).toEqual(['web-n1']);
+    expect(statusManager.getPodStatus('uid-web')).toMatchObject({ phase: 'Running' });
+    fail = false;
+    workers.updatePod({ ...base, metadata: { ...base.metadata, uid: 'uid-api' } });
+    await workers.waitIdle();
+    expect(mirrored).toEqual(['web-n1']);
+  });
+
   it('retries a kill that failed after the backoff period, and deletes the pod only then', async () => {
     const k = kubelet();
     const workers = new PodWorkers({

@@ -4,6 +4,7 @@
 import { realClock, type Clock, type TimerHandle } from '@kubelab/client';
 import type { Logger } from '@kubelab/component-base';
 import type { Pod, Secret } from 'kubernetes-types/core/v1';
+import { isStaticPod } from './config/file.js';
 import { formatPod } from './kuberuntime/pod-actions.js';
 import { podGracePeriodSeconds, type KubeGenericRuntimeManager } from './kuberuntime/runtime-manager.js';
 import { generateAPIPodStatus } from './status/generate.js';
@@ -166,7 +167,10 @@ export interface KubeletPodSyncerOptions {
   pullSecrets?: (pod: Pod) => Promise<Secret[]>;
   /** The prober: its workers follow the pod's lifecycle, its results set started and ready. */
   probeManager?: Pick<ProberManager, 'addPod' | 'stopLivenessAndStartup' | 'removePod' | 'updatePodStatus'>;
+  /** Keeps a static pod's mirror pod in the apiserver (upstream SyncPod's mirror pod step). */
+  mirrorPods?: { syncMirrorPod(pod: Pod): Promise<void> };
   clock?: Clock;
+  logger?: Logger;
 }
 
 /** Thrown when a sync left containers waiting on an error (e.g. CrashLoopBackOff), so the worker retries after its backoff period. */
@@ -202,6 +206,12 @@ export class KubeletPodSyncer implements PodSyncer {
   async syncPod(pod: Pod): Promise<boolean> {
     // Probes start with the pod (upstream SyncPod's probeManager.AddPod).
     if (!pod.metadata?.deletionTimestamp) this.opts.probeManager?.addPod(pod);
+    // A static pod gets its mirror pod before it starts; failing that (e.g. no Node yet) does not stop it.
+    if (isStaticPod(pod)) {
+      await this.opts.mirrorPods?.syncMirrorPod(pod).catch((err) => {
+        this.opts.logger?.warn({ err: (err as Error).message, pod: formatPod(pod) }, 'Failed creating a mirror pod');
+      });
+    }
     const runtime = await this.opts.runtimeManager.getPodStatus(pod);
     const before = await this.writeStatus(pod, false, runtime);
     if (before.phase === 'Succeeded' || before.phase === 'Failed') return true;

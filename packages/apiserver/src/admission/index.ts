@@ -51,7 +51,7 @@ const PLUGINS: [string, (deps: ServerDeps) => AdmissionPlugin][] = [
   ['NamespaceLifecycle', (d) => new NamespaceLifecycle(d.getNamespace)],
   ['LimitRanger', (d) => new LimitRanger({ listLimitRanges: (ns) => listCached(d.registry.store('', 'v1', 'limitranges'), ns) })],
   ['ServiceAccount', (d) => new ServiceAccountAdmission((ns, name) => getOrUndefined(d.registry.store('', 'v1', 'serviceaccounts'), ns, name))],
-  ['NodeRestriction', () => new NodeRestriction()],
+  ['NodeRestriction', (d) => new NodeRestriction((name) => getOrUndefined(d.registry.store('', 'v1', 'nodes'), '', name))],
   ['PodSecurity', (d) => new PodSecurity({ getNamespace: d.getNamespace, listPods: (ns) => listCached(d.registry.store('', 'v1', 'pods'), ns) })],
   ['Priority', (d) => new PriorityAdmission({ listPriorityClasses: () => listCached(d.registry.store('scheduling.k8s.io', 'v1', 'priorityclasses'), '') })],
   ['DefaultTolerationSeconds', () => new DefaultTolerationSeconds()],
