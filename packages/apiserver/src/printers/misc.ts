@@ -6,7 +6,7 @@ import type { KubeObject } from '@kubelab/api';
 import type { TablePrinter } from './types.js';
 import { doc } from './descriptions.js';
 import { ageColumn, col, listWithMore, nameColumn, wide } from './format.js';
-import { translateTimestampSince } from './duration.js';
+import { humanDuration, translateTimestampSince } from './duration.js';
 
 function age(obj: KubeObject, now: Date): string {
   return translateTimestampSince(obj.metadata.creationTimestamp, now);
@@ -115,5 +115,29 @@ export const podDisruptionBudgetPrinter: TablePrinter = {
     const spec = (obj as { spec?: { minAvailable?: number | string; maxUnavailable?: number | string } }).spec ?? {};
     const status = (obj as { status?: { disruptionsAllowed?: number } }).status ?? {};
     return [obj.metadata.name ?? '', spec.minAvailable === undefined ? 'N/A' : String(spec.minAvailable), spec.maxUnavailable === undefined ? 'N/A' : String(spec.maxUnavailable), status.disruptionsAllowed ?? 0, age(obj, now)];
+  },
+};
+
+/**
+ * kubectl get csr: NAME, AGE, SIGNERNAME, REQUESTOR, REQUESTEDDURATION, CONDITION (upstream's
+ * printCertificateSigningRequest; the condition is Denied, else Approved, else Pending, then ",Failed" and ",Issued").
+ */
+export const certificateSigningRequestPrinter: TablePrinter = {
+  columns: [
+    nameColumn(),
+    ageColumn(),
+    col('SignerName', 'string', 'The name of the signer the request is for.'),
+    col('Requestor', 'string', 'The user who created the request.'),
+    col('RequestedDuration', 'string', 'The validity period asked for the issued certificate.'),
+    col('Condition', 'string', 'Whether the request was approved, denied or failed, and whether a certificate was issued.'),
+  ],
+  row(obj, now) {
+    const csr = obj as { spec?: { signerName?: string; username?: string; expirationSeconds?: number }; status?: { conditions?: { type?: string }[]; certificate?: string } };
+    const types = new Set((csr.status?.conditions ?? []).map((c) => c.type));
+    let condition = types.has('Denied') ? 'Denied' : types.has('Approved') ? 'Approved' : 'Pending';
+    if (types.has('Failed')) condition += ',Failed';
+    if (csr.status?.certificate) condition += ',Issued';
+    const requested = csr.spec?.expirationSeconds === undefined ? '<none>' : humanDuration(csr.spec.expirationSeconds * 1000);
+    return [obj.metadata.name ?? '', age(obj, now), csr.spec?.signerName ?? '<none>', csr.spec?.username ?? '', requested, condition];
   },
 };

@@ -297,6 +297,23 @@ describe('discovery, coordination and rbac printers', () => {
   });
 });
 
+describe('certificate signing request printer', () => {
+  it('shows signer, requestor, requested duration and the condition as kubectl get csr does', () => {
+    const p = printerFor('certificates.k8s.io', 'certificatesigningrequests');
+    expect(header(p)).toEqual(['Name', 'Age', 'SignerName', 'Requestor', 'RequestedDuration', 'Condition']);
+    const spec = { signerName: 'kubernetes.io/kube-apiserver-client-kubelet', username: 'system:bootstrap:abcdef' };
+    const pending = obj('CertificateSigningRequest', { spec }, { name: 'node-csr-1', namespace: undefined });
+    expect(p.row(pending, now)).toEqual(['node-csr-1', '3d', spec.signerName, 'system:bootstrap:abcdef', '<none>', 'Pending']);
+    const issued = obj('CertificateSigningRequest', {
+      spec: { ...spec, expirationSeconds: 86_400 },
+      status: { conditions: [{ type: 'Approved', status: 'True' }], certificate: 'LS0t' },
+    });
+    expect(p.row(issued, now).slice(4)).toEqual(['24h', 'Approved,Issued']);
+    const denied = obj('CertificateSigningRequest', { spec, status: { conditions: [{ type: 'Denied' }, { type: 'Failed' }] } });
+    expect(p.row(denied, now)[5]).toBe('Denied,Failed');
+  });
+});
+
 describe('default printer', () => {
   it('serves roles, clusterroles, limitranges and unknown resources with Name and Created At', () => {
     for (const [g, r] of [

@@ -25,7 +25,7 @@ import {
   replicationControllerPrinter,
   statefulSetPrinter,
 } from './workloads.js';
-import { clusterRoleBindingPrinter, endpointSlicePrinter, leasePrinter, podDisruptionBudgetPrinter, roleBindingPrinter } from './misc.js';
+import { clusterRoleBindingPrinter, endpointSlicePrinter, leasePrinter, podDisruptionBudgetPrinter, certificateSigningRequestPrinter, roleBindingPrinter } from './misc.js';
 import { defaultPrinter } from './default.js';
 
 /** Keyed by `resource.group` (`pods` for the core group). */
@@ -54,6 +54,7 @@ const printers = new Map<string, TablePrinter>([
   ['events.events.k8s.io', eventsV1Printer],
   ['leases.coordination.k8s.io', leasePrinter],
   ['poddisruptionbudgets.policy', podDisruptionBudgetPrinter],
+  ['certificatesigningrequests.certificates.k8s.io', certificateSigningRequestPrinter],
   ['rolebindings.rbac.authorization.k8s.io', roleBindingPrinter],
   ['clusterrolebindings.rbac.authorization.k8s.io', clusterRoleBindingPrinter],
 ]);
