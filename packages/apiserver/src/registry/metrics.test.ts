@@ -68,6 +68,10 @@ describe('NodeMetrics', () => {
     ]);
   });
 
+  it('refuses a malformed label selector with 400 BadRequest, not a 500', async () => {
+    await expect(nodeMetricsREST(sources()).list('', { labelSelector: 'a b' })).rejects.toMatchObject({ status: { code: 400, reason: 'BadRequest' } });
+  });
+
   it('gets one node, NotFound without metrics', async () => {
     const rest = nodeMetricsREST(sources());
     expect(((await rest.get('', 'n1')) as unknown as { usage: unknown }).usage).toEqual({ cpu: '1250m', memory: '512Mi' });

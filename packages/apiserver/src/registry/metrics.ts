@@ -4,9 +4,10 @@
 // samples, workingSetBytes) through the KubeletClient. As metrics-server: a node or pod without a CPU rate yet is
 // not reported (get is NotFound "nodemetrics"/"podmetrics"), a pod only with every container measured, labels
 // copied from the object, cpu in nanocores and memory in bytes.
-import { findResource, notFound, parseSelector, type KubeList, type KubeObject, type ResourceInfo } from '@kubelab/api';
+import { findResource, notFound, type KubeList, type KubeObject, type ResourceInfo } from '@kubelab/api';
 import type { Node, Pod } from 'kubernetes-types/core/v1';
 import { kubeletURL, type KubeletClient } from './kubelet-client.js';
+import { compileSelectors } from './selectors.js';
 import { restStorage, type Getter, type ListQuery, type Lister } from './rest.js';
 
 /** How long one kubelet may take to answer before its node is left out. */
@@ -159,7 +160,8 @@ export function nodeMetricsREST(src: MetricsSources): Getter & Lister {
       return m;
     },
     async list(_namespace, q) {
-      if (q.labelSelector) parseSelector(q.labelSelector);
+      // A malformed selector is a 400 before any kubelet is asked.
+      compileSelectors(info, q.labelSelector);
       const nodes = (await src.listNodes(selectorQuery(q))).items as Node[];
       const byNode = await summaries(src, nodes);
       const items: KubeObject[] = [];
