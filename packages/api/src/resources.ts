@@ -74,6 +74,8 @@ export const RESOURCES: readonly ResourceInfo[] = [
     sub: [{ name: 'finalize', kind: 'Namespace', verbs: ['update'] }],
   }),
   r('', 'v1', 'Node', 'nodes', false, { shortNames: ['no'], status: true }),
+  r('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', true, { shortNames: ['pvc'], status: true }),
+  r('', 'v1', 'PersistentVolume', 'persistentvolumes', false, { shortNames: ['pv'], status: true }),
   r('', 'v1', 'Pod', 'pods', true, {
     shortNames: ['po'],
     categories: ALL,
@@ -87,6 +89,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
       { name: 'portforward', kind: 'PodPortForwardOptions', verbs: ['create', 'get'] },
     ],
   }),
+  r('', 'v1', 'PodTemplate', 'podtemplates', true),
   r('', 'v1', 'ReplicationController', 'replicationcontrollers', true, { shortNames: ['rc'], categories: ALL, status: true, scale: true }),
   r('', 'v1', 'ResourceQuota', 'resourcequotas', true, { shortNames: ['quota'], status: true }),
   r('', 'v1', 'Secret', 'secrets', true),
@@ -101,6 +104,8 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('apps', 'v1', 'Deployment', 'deployments', true, { shortNames: ['deploy'], categories: ALL, status: true, scale: true }),
   r('apps', 'v1', 'ReplicaSet', 'replicasets', true, { shortNames: ['rs'], categories: ALL, status: true, scale: true }),
   r('apps', 'v1', 'StatefulSet', 'statefulsets', true, { shortNames: ['sts'], categories: ALL, status: true, scale: true }),
+  // autoscaling/v2
+  r('autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, { shortNames: ['hpa'], categories: ALL, status: true }),
   // batch/v1
   r('batch', 'v1', 'CronJob', 'cronjobs', true, { shortNames: ['cj'], categories: ALL, status: true }),
   r('batch', 'v1', 'Job', 'jobs', true, { categories: ALL, status: true }),
@@ -113,6 +118,9 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
   // discovery.k8s.io/v1
   r('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices', true),
+  // networking.k8s.io/v1
+  r('networking.k8s.io', 'v1', 'IngressClass', 'ingressclasses', false),
+  r('networking.k8s.io', 'v1', 'Ingress', 'ingresses', true, { shortNames: ['ing'], status: true }),
   // events.k8s.io/v1
   r('events.k8s.io', 'v1', 'Event', 'events', true, { shortNames: ['ev'] }),
   // authentication.k8s.io/v1 (create-only reviews: answered, never stored)
@@ -136,6 +144,8 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', true, { shortNames: ['pdb'], status: true }),
   // scheduling.k8s.io/v1
   r('scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', false, { shortNames: ['pc'] }),
+  // storage.k8s.io/v1
+  r('storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', false, { shortNames: ['sc'] }),
 ];
 
 /** Groups in the order discovery lists them (upstream's priority order, core first). */
@@ -148,8 +158,10 @@ export const GROUP_ORDER = [
   'autoscaling',
   'batch',
   'certificates.k8s.io',
+  'networking.k8s.io',
   'policy',
   'rbac.authorization.k8s.io',
+  'storage.k8s.io',
   'scheduling.k8s.io',
   'coordination.k8s.io',
   'discovery.k8s.io',

@@ -43,14 +43,17 @@ describe('openapi v3', () => {
       'apis/apps/v1',
       'apis/authentication.k8s.io/v1',
       'apis/authorization.k8s.io/v1',
+      'apis/autoscaling/v2',
       'apis/batch/v1',
       'apis/certificates.k8s.io/v1',
       'apis/coordination.k8s.io/v1',
       'apis/discovery.k8s.io/v1',
       'apis/events.k8s.io/v1',
+      'apis/networking.k8s.io/v1',
       'apis/policy/v1',
       'apis/rbac.authorization.k8s.io/v1',
       'apis/scheduling.k8s.io/v1',
+      'apis/storage.k8s.io/v1',
     ]);
     for (const [gv, { serverRelativeURL }] of Object.entries(index.paths)) {
       const body = serveOpenAPI(serverRelativeURL, 'application/json')!.body;
