@@ -10,6 +10,8 @@
 import { spawn } from 'node:child_process';
 import { get as httpGet } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../fixtures/kubectl.js';
@@ -220,6 +222,23 @@ describe.skipIf(!isRoot)('kubectl logs and exec on a one-node lab', () => {
     const cat = await k(['exec', '-i', 'talker', '--', 'wc', '-l'], 'a\nb\nc\n', 30_000);
     expect(cat.stdout.trim()).toBe('3');
     expect(cat.code).toBe(0);
+  });
+
+  it('copies files into a container and back with kubectl cp (tar over exec)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubelab-cp-'));
+    try {
+      const text = `copied at ${Date.now()}\n`.repeat(200);
+      writeFileSync(join(dir, 'in.txt'), text);
+      const up = await k(['cp', join(dir, 'in.txt'), 'talker:/tmp/in.txt']);
+      expect(up.code).toBe(0);
+      expect((await k(['exec', 'talker', '--', 'wc', '-c', '/tmp/in.txt'])).stdout.trim()).toBe(`${text.length} /tmp/in.txt`);
+      await k(['exec', 'talker', '--', 'sh', '-c', 'mkdir -p /tmp/out && echo from the pod > /tmp/out/made.txt']);
+      const down = await k(['cp', 'talker:/tmp/out', join(dir, 'out')]);
+      expect(down.code).toBe(0);
+      expect(readFileSync(join(dir, 'out', 'made.txt'), 'utf8')).toBe('from the pod\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('attaches to the output of a running container until it exits', async () => {
