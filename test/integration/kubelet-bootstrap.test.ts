@@ -13,16 +13,29 @@ import { buildKubeconfig, silentLogger } from '@kubelab/component-base';
 import { createControllerManager, defaults, validate, type ControllerManager } from '@kubelab/controller-manager';
 import { createBootstrapToken } from '../../packages/kubelet/src/certificate/bootstrap-token.js';
 import { bootstrapClientCertificate, currentPairPath } from '../../packages/kubelet/src/certificate/bootstrap.js';
+import { CertificateRotation } from '../../packages/kubelet/src/certificate/rotation.js';
 import { startApiServer, type ApiServerInstance } from '../fixtures/apiserver.js';
 import { startEtcd, type EtcdInstance } from '../fixtures/etcd.js';
 import { kubectl } from '../fixtures/kubectl.js';
+import { until } from '../fixtures/wait.js';
 
 const NODES = findResource('', 'v1', 'nodes')!;
 const SECRETS = findResource('', 'v1', 'secrets')!;
+const CSRS = findResource('certificates.k8s.io', 'v1', 'certificatesigningrequests')!;
 
 let etcd: EtcdInstance;
 let api: ApiServerInstance;
 let cm: ControllerManager;
+const cmConfig = (clusterSigningDurationMs?: number) =>
+  validate({
+    ...defaults(),
+    leaderElect: false,
+    securePort: 0,
+    controllers: ['csrapproving', 'csrsigning'],
+    clusterSigningCertFile: join(api.pkiDir, 'ca.crt'),
+    clusterSigningKeyFile: join(api.pkiDir, 'ca.key'),
+    ...(clusterSigningDurationMs ? { clusterSigningDurationMs } : {}),
+  });
 let admin: RestClient;
 let dir: string;
 
@@ -33,15 +46,7 @@ beforeAll(async () => {
     extraArgs: ['--authorization-mode=Node,RBAC', '--enable-bootstrap-token-auth=true', '--enable-admission-plugins=NodeRestriction'],
   });
   admin = new RestClient(loadKubeconfig(api.kubeconfig));
-  const config = validate({
-    ...defaults(),
-    leaderElect: false,
-    securePort: 0,
-    controllers: ['csrapproving', 'csrsigning'],
-    clusterSigningCertFile: join(api.pkiDir, 'ca.crt'),
-    clusterSigningKeyFile: join(api.pkiDir, 'ca.key'),
-  });
-  cm = createControllerManager(config, { client: admin, logger: silentLogger() });
+  cm = createControllerManager(cmConfig(), { client: admin, logger: silentLogger() });
   await cm.start();
   dir = mkdtempSync(join(tmpdir(), 'kubelet-bootstrap-int-'));
 });
@@ -116,4 +121,51 @@ describe('kubelet TLS bootstrap', () => {
     };
     await expect(bootstrapClientCertificate(opts)).rejects.toThrow(/Unauthorized/);
   });
+
+  it('with --rotate-certificates, renews the client certificate before it expires and keeps working past the old expiry', async () => {
+    // Certificates of 15 s (plus the signer's 5 min backdate): renewed at 96.8% of their lifetime, about every 5 s.
+    await cm.stop();
+    cm = createControllerManager(cmConfig(15_000), { client: admin, logger: silentLogger() });
+    await cm.start();
+    const token = await createBootstrapToken(admin, { description: 'rotation test' });
+    const node = 'worker-9';
+    const certDir = join(dir, 'pki-9');
+    const kubeconfigPath = join(dir, 'kubelet-9.conf');
+    await bootstrapClientCertificate({ kubeconfigPath, bootstrapKubeconfigPath: bootstrapKubeconfig(token), certDir, nodeName: node, logger: silentLogger(), timeoutMs: 30_000 });
+    const first = new X509Certificate(readFileSync(currentPairPath(certDir)));
+    const kubelet = new RestClient(loadKubeconfig(kubeconfigPath));
+    const rotation = new CertificateRotation({
+      certDir,
+      nodeName: node,
+      csrClient: kubelet.resource(CSRS),
+      onRotated: (certPem, keyPem) => kubelet.setClientCertificate(certPem, keyPem),
+      logger: silentLogger(),
+      rotationFraction: () => 0.968,
+    });
+    try {
+      await kubelet.resource(NODES).create({ apiVersion: 'v1', kind: 'Node', metadata: { name: node } });
+      expect(rotation.start()).toBe(true);
+      await until('the first rotation', async () => rotation.rotations >= 1, 20_000);
+      const renewed = new X509Certificate(readFileSync(currentPairPath(certDir)));
+      expect(renewed.serialNumber).not.toBe(first.serialNumber);
+      expect(renewed.subject).toBe(`O=system:nodes\nCN=system:node:${node}`);
+      // The renewal was asked for by the node itself and approved as selfnodeclient.
+      const csrs = JSON.parse((await kubectl(api.kubeconfig, ['get', 'csr', '-o', 'json'])).stdout).items as {
+        metadata: { name: string };
+        spec: { username: string };
+        status: { conditions: { type: string; reason: string }[] };
+      }[];
+      const renewal = csrs.find((c) => c.spec.username === `system:node:${node}`);
+      expect(renewal?.metadata.name).toMatch(/^csr-/);
+      expect(renewal?.status.conditions.find((c) => c.type === 'Approved')?.reason).toBe('AutoApproved');
+      // Past the first certificate's expiry the node still talks to the apiserver, with a renewed certificate.
+      const expired = Date.parse(first.validTo) + 1000;
+      await new Promise((r) => setTimeout(r, Math.max(0, expired - Date.now())));
+      expect((await kubelet.resource(NODES).get(node)).metadata.name).toBe(node);
+      expect(rotation.rotations).toBeGreaterThanOrEqual(2);
+    } finally {
+      rotation.stop();
+      kubelet.close();
+    }
+  }, 60_000);
 });

@@ -197,30 +197,38 @@ function connectWithin(req: http.ClientRequest, socket: Socket, url: URL): void 
 }
 
 export class RestClient {
-  readonly config: Readonly<RestConfig>;
+  private current: Readonly<RestConfig>;
   private readonly base: URL;
-  private readonly agent: http.Agent;
+  private agent: http.Agent;
   private readonly limiter: TokenBucket;
   private token?: string;
   private tokenReadAt = 0;
 
   constructor(config: RestConfig) {
-    this.config = { ...config };
+    this.current = { ...config };
     this.base = new URL(config.server);
-    const tls = this.base.protocol === 'https:';
-    if (!tls && this.base.protocol !== 'http:') throw new Error(`unsupported server URL ${config.server}`);
-    this.agent = tls
-      ? new https.Agent({
-          keepAlive: true,
-          ca: config.ca,
-          cert: config.cert,
-          key: config.key,
-          rejectUnauthorized: !config.insecureSkipTLSVerify,
-          servername: config.tlsServerName,
-        })
-      : new http.Agent({ keepAlive: true });
+    if (this.base.protocol !== 'https:' && this.base.protocol !== 'http:') throw new Error(`unsupported server URL ${config.server}`);
+    this.agent = this.newAgent();
     this.limiter = new TokenBucket(config.qps ?? DEFAULT_QPS, config.burst ?? DEFAULT_BURST);
     this.token = config.token;
+  }
+
+  /** The configuration in force (with the client certificate last set). */
+  get config(): Readonly<RestConfig> {
+    return this.current;
+  }
+
+  private newAgent(): http.Agent {
+    const c = this.current;
+    if (this.base.protocol !== 'https:') return new http.Agent({ keepAlive: true });
+    return new https.Agent({
+      keepAlive: true,
+      ca: c.ca,
+      cert: c.cert,
+      key: c.key,
+      rejectUnauthorized: !c.insecureSkipTLSVerify,
+      servername: c.tlsServerName,
+    });
   }
 
   /**
@@ -229,6 +237,18 @@ export class RestClient {
    */
   setBearerToken(token: string): void {
     this.token = token;
+  }
+
+  /**
+   * Authenticates with a new client certificate from now on (the kubelet's certificate rotation). As upstream's
+   * rotating transport, every open connection is closed, watches included: their clients reconnect with the new
+   * certificate rather than keep a session authenticated by the old one.
+   */
+  setClientCertificate(certPem: string, keyPem: string): void {
+    this.current = { ...this.current, cert: certPem, key: keyPem };
+    const old = this.agent;
+    this.agent = this.newAgent();
+    old.destroy();
   }
 
   /** Closes idle keep-alive connections. */

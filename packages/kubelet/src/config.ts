@@ -12,6 +12,8 @@ export interface KubeletConfig {
   bootstrapKubeconfig: string;
   /** --cert-dir: where the bootstrapped client certificate goes (default <root-dir>/pki). */
   certDir: string;
+  /** --rotate-certificates: renew the client certificate in --cert-dir before it expires. */
+  rotateCertificates: boolean;
   /** --hostname-override, else the host name (lowercased): the Node's name. */
   nodeName: string;
   /** --node-ip, else the first non-loopback IPv4 address. */
@@ -72,6 +74,7 @@ export function defaults(): Omit<KubeletConfig, 'kubeconfig' | 'nodeName' | 'nod
   return {
     bootstrapKubeconfig: '',
     certDir: '',
+    rotateCertificates: false,
     containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock',
     rootDir: '/var/lib/kubelet',
     podLogsDir: '/var/log/pods',
@@ -161,6 +164,10 @@ export const FLAGS = {
       'Path to a kubeconfig file that will be used to get client certificate for kubelet. If the file specified by --kubeconfig does not exist, the bootstrap kubeconfig is used to request a client certificate from the API server. On success, a kubeconfig file referencing the generated client certificate and key is written to the path specified by --kubeconfig. The client certificate and key file will be stored in the directory pointed by --cert-dir.',
   },
   'cert-dir': { kind: 'string', usage: 'The directory where the TLS certs are located. (default <root-dir>/pki)' },
+  'rotate-certificates': {
+    kind: 'bool',
+    usage: 'Auto rotate the kubelet client certificates by requesting new certificates from the kube-apiserver when the certificate expiration approaches.',
+  },
   'hostname-override': { kind: 'string', usage: 'If non-empty, will use this string as identification instead of the actual hostname.' },
   'node-ip': { kind: 'string', usage: 'IP address of the node. If set, kubelet will use this IP address for the node.' },
   'container-runtime-endpoint': { kind: 'string', usage: 'The endpoint of the remote runtime service (unix socket path or unix:// URL).' },
@@ -199,6 +206,7 @@ export function completeConfig(f: ParsedFlags<typeof FLAGS>): Readonly<KubeletCo
     kubeconfig: f.kubeconfig ?? '',
     bootstrapKubeconfig: f['bootstrap-kubeconfig'] ?? d.bootstrapKubeconfig,
     certDir: f['cert-dir'] || join(f['root-dir'] || d.rootDir, 'pki'),
+    rotateCertificates: f['rotate-certificates'] ?? d.rotateCertificates,
     nodeName: (f['hostname-override'] || hostname()).toLowerCase().trim(),
     nodeIP: f['node-ip'] || defaultNodeIP(),
     containerRuntimeEndpoint: f['container-runtime-endpoint'] || d.containerRuntimeEndpoint,

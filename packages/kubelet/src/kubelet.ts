@@ -10,6 +10,7 @@ import { ComponentEventRecorder, delayOn, loadKubeconfig, realClock, RestClient,
 import { DELEGATED_AUTH_CLIENT, DELEGATED_AUTH_TIMEOUT_MS, TokenReviewAuthenticator, type Component, type Logger } from '@kubelab/component-base';
 import type { ConfigMap, Node, Pod, Secret, Service } from 'kubernetes-types/core/v1';
 import type { KubeletConfig } from './config.js';
+import { CertificateRotation } from './certificate/rotation.js';
 import { FileSource, isMirrorPod } from './config/file.js';
 import { RemoteRuntime } from './cri/remote.js';
 import type { ImageService, RuntimeService } from './cri/runtime-service.js';
@@ -38,6 +39,7 @@ const NODES = findResource('', 'v1', 'nodes')!;
 const SERVICES = findResource('', 'v1', 'services')!;
 const CONFIGMAPS = findResource('', 'v1', 'configmaps')!;
 const SECRETS = findResource('', 'v1', 'secrets')!;
+const CSRS = findResource('certificates.k8s.io', 'v1', 'certificatesigningrequests')!;
 
 /** Until the node is first Ready, its status is synced this often (upstream's fast status update at startup). */
 const FAST_STATUS_PERIOD_MS = 1000;
@@ -354,6 +356,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
   };
 
   let abort: AbortController | undefined;
+  let rotation: CertificateRotation | undefined;
   const loops: Promise<void>[] = [];
   let healthz: Server | undefined;
   let apiServer: KubeletServer | undefined;
@@ -490,6 +493,19 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
       await serveAPI();
       abort = new AbortController();
       const signal = abort.signal;
+      if (config.rotateCertificates) {
+        rotation = new CertificateRotation({
+          certDir: config.certDir,
+          nodeName,
+          csrClient: client.resource(CSRS),
+          logger,
+          onRotated: (certPem, keyPem) => {
+            client.setClientCertificate(certPem, keyPem);
+            reviewClient?.setClientCertificate(certPem, keyPem);
+          },
+        });
+        rotation.start();
+      }
       // Static pods are known before the runtime is first relisted, so that their containers are not orphans.
       fileSource?.start();
       loops.push(statusLoop(signal));
@@ -508,6 +524,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
       if (!abort) return;
       abort.abort();
       abort = undefined;
+      rotation?.stop();
       fileSource?.stop();
       probeManager.cleanupPods(new Set());
       await Promise.allSettled(loops);

@@ -22,6 +22,13 @@ export interface Authenticator {
 }
 
 /** Why a presented client certificate was refused (logged; the client only sees 401 Unauthorized). */
+interface Verified {
+  user: UserInfo;
+  subject: string;
+  notBefore: number;
+  notAfter: number;
+}
+
 export type X509RejectionHandler = (reason: string, subject: string) => void;
 
 /**
@@ -29,12 +36,16 @@ export type X509RejectionHandler = (reason: string, subject: string) => void;
  * the clientAuth extended key usage). As upstream's x509 authenticator: no certificate is not its
  * business, a certificate that fails verification (another CA, expired, not yet valid, server-only) is
  * an error (401), not anonymous. The identity is fixed for the life of a TLS connection, so it is
- * worked out once per connection.
+ * worked out once per connection; the validity period is checked on every request, as upstream verifies
+ * each request at the current time: a keep-alive connection does not outlive its certificate.
  */
 export class X509Authenticator implements Authenticator {
-  private readonly byConnection = new WeakMap<object, UserInfo | string | null>();
+  private readonly byConnection = new WeakMap<object, Verified | string | null>();
 
-  constructor(private readonly onRejected?: X509RejectionHandler) {}
+  constructor(
+    private readonly onRejected?: X509RejectionHandler,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async authenticate(req: { socket: unknown }): Promise<UserInfo | undefined> {
     const socket = req.socket as TLSSocket;
@@ -45,19 +56,27 @@ export class X509Authenticator implements Authenticator {
       this.byConnection.set(socket, known);
     }
     if (typeof known === 'string') throw unauthorized();
-    return known ?? undefined;
+    if (!known) return undefined;
+    const now = this.now();
+    if (now > known.notAfter || now < known.notBefore) {
+      this.onRejected?.('x509: certificate has expired or is not yet valid', known.subject);
+      throw unauthorized();
+    }
+    return known.user;
   }
 
   /** The user, null when no certificate was presented (or it names nobody), or why it was refused. */
-  private verify(socket: TLSSocket): UserInfo | string | null {
+  private verify(socket: TLSSocket): Verified | string | null {
     const cert = socket.getPeerCertificate();
     if (!cert || Object.keys(cert).length === 0) return null;
+    const subject = `CN=${cert.subject?.CN ?? ''}, serial=${cert.serialNumber ?? ''}`;
     if (!socket.authorized) {
       const reason = String(socket.authorizationError ?? 'certificate verification failed');
-      this.onRejected?.(reason, `CN=${cert.subject?.CN ?? ''}, serial=${cert.serialNumber ?? ''}`);
+      this.onRejected?.(reason, subject);
       return reason;
     }
-    return this.fromCertificate(socket) ?? null;
+    const user = this.fromCertificate(socket);
+    return user ? { user, subject, notBefore: Date.parse(cert.valid_from), notAfter: Date.parse(cert.valid_to) } : null;
   }
 
   private fromCertificate(socket: TLSSocket): UserInfo | undefined {
