@@ -498,6 +498,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
           certDir: config.certDir,
           nodeName,
           csrClient: client.resource(CSRS),
+          initial: { certPem: client.config.cert, keyPem: client.config.key },
           logger,
           onRotated: (certPem, keyPem) => {
             client.setClientCertificate(certPem, keyPem);

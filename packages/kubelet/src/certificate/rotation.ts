@@ -14,6 +14,7 @@ import {
   newPrivateKeyPem,
   nodeClientCSR,
   storePair,
+  validClientPair,
   waitForCertificate,
 } from './bootstrap.js';
 
@@ -31,6 +32,8 @@ export interface CertificateRotationOptions {
   nodeName: string;
   /** certificatesigningrequests, authenticated as the node itself. */
   csrClient: CSRClient;
+  /** The pair in use when the certificate directory has none (upstream: the kubeconfig's own client certificate). */
+  initial?: { certPem?: string; keyPem?: string };
   /** Called with the new pair once it is stored (switch the API clients to it). */
   onRotated: (certPem: string, keyPem: string) => void;
   logger: Logger;
@@ -60,11 +63,13 @@ export class CertificateRotation {
     return this.o.now?.() ?? new Date();
   }
 
-  /** Starts the loop; false when <cert-dir> has no valid current pair to renew (nothing to rotate). */
+  /** Starts the loop; false when there is no valid client certificate to renew (nothing to rotate). */
   start(): boolean {
-    const pair = loadCurrentPair(this.o.certDir, this.now());
+    const now = this.now();
+    const { certPem, keyPem } = this.o.initial ?? {};
+    const pair = loadCurrentPair(this.o.certDir, now) ?? (validClientPair(certPem, keyPem, now) ? { certPem: certPem! } : undefined);
     if (!pair) {
-      this.o.logger.warn({ path: currentPairPath(this.o.certDir) }, 'No valid client certificate in the certificate directory; client certificate rotation is off');
+      this.o.logger.warn({ path: currentPairPath(this.o.certDir) }, 'No valid client certificate to rotate; client certificate rotation is off');
       return false;
     }
     this.scheduleFor(pair.certPem);
