@@ -16,7 +16,13 @@ interface PodJSON {
   spec: { nodeName?: string };
   status: {
     phase?: string;
-    containerStatuses?: { restartCount: number; state: { running?: object }; lastState: { terminated?: { reason?: string; exitCode: number } } }[];
+    containerStatuses?: {
+      restartCount: number;
+      ready?: boolean;
+      containerID?: string;
+      state: { running?: object };
+      lastState: { terminated?: { reason?: string; exitCode: number } };
+    }[];
   };
 }
 
@@ -60,6 +66,42 @@ spec:
     // Described, the container's last state carries the reason a user looks for.
     expect((await lab.k(['describe', 'pod', 'hog'])).stdout).toMatch(/Last State:\s+Terminated\n\s+Reason:\s+OOMKilled/);
     await lab.k(['delete', 'pod', 'hog', '--grace-period=0', '--force']);
+  });
+
+  it('a restarted kubelet adopts the pods it left running, and stops one deleted while it was down', async () => {
+    const node = lab.nodes[0]!;
+    const podManifest = (name: string) => `
+apiVersion: v1
+kind: Pod
+metadata: { name: ${name} }
+spec:
+  nodeName: ${node}
+  terminationGracePeriodSeconds: 2
+  containers: [{ name: web, image: nginx, readinessProbe: { httpGet: { path: /, port: 80 }, periodSeconds: 2 } }]
+`;
+    for (const name of ['kept', 'gone']) expect((await lab.k(['apply', '-f', '-'], podManifest(name))).stderr).toBe('');
+    const ready = async (name: string) => {
+      const cs = (await pod(name)).status.containerStatuses?.[0];
+      return cs?.ready ? cs : undefined;
+    };
+    const before = await until('kept Ready', () => ready('kept'), 120_000);
+    await until('gone Ready', () => ready('gone'), 60_000);
+
+    // The kubelet stops gracefully; its containers keep running. A pod is deleted meanwhile (it stays Terminating).
+    const pid = Number(readFileSync(join(lab.state, 'run', `kubelet-${node}.pid`), 'utf8'));
+    process.kill(pid, 'SIGTERM');
+    await until('the kubelet to exit', async () => !alive(pid), 30_000);
+    await lab.k(['delete', 'pod', 'gone', '--wait=false']);
+    const restarted = Date.now();
+    await lab.up();
+
+    // The same container, never restarted, still Ready; the deleted pod's containers are stopped and it goes away.
+    await until('gone removed', async () => !(await lab.k(['get', 'pod', 'gone'])).stdout.includes('gone'), 60_000);
+    timings['kubelet restarted -> deleted pod removed'] = Date.now() - restarted;
+    const after = await until('kept Ready again', () => ready('kept'), 60_000);
+    expect(after.containerID).toBe(before.containerID);
+    expect(after.restartCount).toBe(0);
+    await lab.k(['delete', 'pod', 'kept', '--grace-period=0', '--force']);
   });
 
   it('marks a node whose kubelet stopped NotReady, taints it unreachable, and replaces its pods elsewhere', async () => {
