@@ -4,7 +4,7 @@
 import type { KubeObject } from '../types.js';
 import { fieldErrors, type FieldError } from '../field-error.js';
 import { findKind } from '../resources.js';
-import { validateObjectMeta, validateObjectMetaUpdate } from './meta.js';
+import { validateObjectMeta, validateObjectMetaUpdate, validatePathSegmentName } from './meta.js';
 import { validatePod, validatePodStatusUpdate, validatePodUpdate } from './pod.js';
 import * as core from './core.js';
 import * as apps from './apps.js';
@@ -75,6 +75,12 @@ const TABLE: Record<string, KindValidators> = {
   'rbac.authorization.k8s.io/v1/ClusterRole': { create: rbac.validateClusterRole, update: rbac.validateClusterRoleUpdate },
   'rbac.authorization.k8s.io/v1/RoleBinding': { create: rbac.validateRoleBinding, update: rbac.validateRoleBindingUpdate },
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': { create: rbac.validateClusterRoleBinding, update: rbac.validateClusterRoleBindingUpdate },
+  // Upstream does not care what certificate requests are called (the kubelet's names are base64url digests); only
+  // what cannot be a path segment is refused.
+  'certificates.k8s.io/v1/CertificateSigningRequest': {
+    create: (o) => validateObjectMeta(o.metadata, { namespaced: false, nameValidator: validatePathSegmentName }),
+    update: (o, old) => validateObjectMetaUpdate(o.metadata, old.metadata),
+  },
   'coordination.k8s.io/v1/Lease': { create: misc.validateLease, update: misc.validateLeaseUpdate },
   'discovery.k8s.io/v1/EndpointSlice': { create: misc.validateEndpointSlice, update: misc.validateEndpointSliceUpdate },
   'events.k8s.io/v1/Event': { create: misc.validateEventsV1Event, update: misc.validateEventsV1EventUpdate },

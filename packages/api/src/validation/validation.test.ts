@@ -374,3 +374,15 @@ describe('metadata update details', () => {
     expect(errs.map((e) => [e.field, e.type])).toEqual([['metadata.annotations', 'FieldValueTooLong']]);
   });
 });
+
+describe('CertificateSigningRequest names', () => {
+  const csr = (name: string): KubeObject => ({ apiVersion: 'certificates.k8s.io/v1', kind: 'CertificateSigningRequest', metadata: { name } });
+  it('accepts any name a path can carry, as upstream (the kubelet names its requests with base64url digests)', () => {
+    expect(validateObject(csr('node-csr-Ab_cD-9xYz'))).toEqual([]);
+    expect(validateObject(csr('My CSR'))).toEqual([]);
+  });
+  it('refuses a name that cannot be a path segment', () => {
+    expect(validateObject(csr('a/b')).map((e) => e.field)).toEqual(['metadata.name']);
+    expect(validateObject(csr('..')).map((e) => e.field)).toEqual(['metadata.name']);
+  });
+});

@@ -124,7 +124,7 @@ describe('the kubelet client CSR', () => {
     const k1 = await newPrivateKeyPem();
     const k2 = await newPrivateKeyPem();
     const u = ['digital signature', 'client auth'];
-    expect(digestedName(k1, 'n1', u)).toMatch(/^node-csr-[0-9a-f]{64}$/);
+    expect(digestedName(k1, 'n1', u)).toMatch(/^node-csr-[A-Za-z0-9_-]{43}$/);
     expect(digestedName(k1, 'n1', u)).toBe(digestedName(k1, 'n1', u));
     expect(digestedName(k1, 'n1', u)).not.toBe(digestedName(k2, 'n1', u));
     expect(digestedName(k1, 'n1', u)).not.toBe(digestedName(k1, 'n2', u));

@@ -72,9 +72,8 @@ export async function nodeClientCSR(nodeName: string, keyPem: string): Promise<s
 
 /**
  * Upstream's digestedName: node-csr-<digest (SHA-512/256) of the public key, the subject and the usages>, so the same
- * key asks with the same name across restarts and a second create finds the first request. Upstream encodes the
- * digest as unpadded base64url; here it is hex, because Kubelab's apiserver still holds CSR names to DNS-subdomain
- * rules (upstream accepts any name for CSRs).
+ * key asks with the same name across restarts and a second create finds the first request. The digest is unpadded
+ * base64url, as upstream's (CSR names are not held to DNS rules).
  */
 export function digestedName(keyPem: string, nodeName: string, usages: readonly string[]): string {
   const h = createHash('sha512-256');
@@ -87,7 +86,7 @@ export function digestedName(keyPem: string, nodeName: string, usages: readonly 
   field('system:nodes');
   field(`system:node:${nodeName}`);
   for (const u of usages) field(u);
-  return `node-csr-${h.digest('hex')}`;
+  return `node-csr-${h.digest('base64url')}`;
 }
 
 /** The CertificateSigningRequest object the kubelet creates. */
