@@ -19,6 +19,7 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   'taint-eviction-controller',
   'certificatesigningrequest-signing-controller',
   'certificatesigningrequest-approving-controller',
+  'token-cleaner-controller',
   'job-controller',
   'ttl-after-finished-controller',
   'cronjob-controller',
@@ -28,8 +29,8 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   'disruption-controller',
 ];
 
-/** Controllers `*` does not enable (upstream: bootstrapsigner, tokencleaner, ...; none of ours yet). */
-export const DISABLED_BY_DEFAULT = new Set<string>();
+/** Controllers `*` does not enable (upstream's list; kubeadm adds `tokencleaner` to --controllers). */
+export const DISABLED_BY_DEFAULT = new Set<string>(['token-cleaner-controller']);
 
 /** The short names upstream still accepts for --controllers. */
 const ALIASES: Record<string, string> = {
@@ -47,6 +48,7 @@ const ALIASES: Record<string, string> = {
   nodelifecycle: 'node-lifecycle-controller',
   csrsigning: 'certificatesigningrequest-signing-controller',
   csrapproving: 'certificatesigningrequest-approving-controller',
+  tokencleaner: 'token-cleaner-controller',
   job: 'job-controller',
   'ttl-after-finished': 'ttl-after-finished-controller',
   cronjob: 'cronjob-controller',
@@ -99,6 +101,7 @@ export const CONTROLLER_SERVICE_ACCOUNTS: Readonly<Record<string, string>> = {
   'taint-eviction-controller': 'node-controller',
   'certificatesigningrequest-signing-controller': 'certificate-controller',
   'certificatesigningrequest-approving-controller': 'certificate-controller',
+  'token-cleaner-controller': 'token-cleaner',
   'job-controller': 'job-controller',
   'ttl-after-finished-controller': 'ttl-after-finished-controller',
   'cronjob-controller': 'cronjob-controller',

@@ -1,6 +1,7 @@
 // The name -> start function table (upstream's NewControllerDescriptors). Each controller is wired in its
 // own `<name>/start.ts`; the names and the --controllers rules are in controller-names.ts.
 import type { StartFunc } from './controller-context.js';
+import { startTokenCleanerController } from './bootstrap/start.js';
 import { startCSRApproving, startCSRSigning } from './certificates/start.js';
 import { startClusterRoleAggregationController } from './clusterroleaggregation/start.js';
 import { startCronJobController } from './cronjob/start.js';
@@ -39,6 +40,7 @@ export const CONTROLLERS: Readonly<Record<string, StartFunc>> = {
   'taint-eviction-controller': startTaintEvictionController,
   'certificatesigningrequest-signing-controller': startCSRSigning,
   'certificatesigningrequest-approving-controller': startCSRApproving,
+  'token-cleaner-controller': startTokenCleanerController,
   'job-controller': startJobController,
   'ttl-after-finished-controller': startTTLAfterFinishedController,
   'cronjob-controller': startCronJobController,
