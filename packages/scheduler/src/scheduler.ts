@@ -15,6 +15,7 @@ import {
   type Informer,
 } from '@kubelab/client';
 import type { Namespace, Node, Pod, PodCondition } from 'kubernetes-types/core/v1';
+import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1';
 import { SchedulerCache, podKey } from './cache.js';
 import type { SchedulerConfig } from './config.js';
 import { FitError } from './framework/fit-error.js';
@@ -32,6 +33,7 @@ export const DECISION_ANNOTATION = 'scheduler.kubelab.io/decision';
 const PODS = findResource('', 'v1', 'pods')!;
 const NODES = findResource('', 'v1', 'nodes')!;
 const NAMESPACES = findResource('', 'v1', 'namespaces')!;
+const PDBS = findResource('policy', 'v1', 'poddisruptionbudgets')!;
 /** How many decisions (per node) an annotation keeps. */
 const MAX_DECISION_NODES = 50;
 
@@ -113,6 +115,7 @@ export class Scheduler {
   private readonly writer = new Limiter(8);
   private factory?: SharedInformerFactory;
   private podInformer?: Informer<Pod & KubeObject>;
+  private pdbInformer?: Informer<PodDisruptionBudget & KubeObject>;
   private server?: ComponentServer;
   private election?: LeaderElected;
   private readonly abort = new AbortController();
@@ -176,6 +179,7 @@ export class Scheduler {
       runFilter: (s, p, n, snap) => fwk.runFilter(s, p, n, snap),
       runAddPod: (s, p, o, n, snap) => fwk.runAddPod(s, p, o, n, snap),
       runRemovePod: (s, p, o, n, snap) => fwk.runRemovePod(s, p, o, n, snap),
+      listPDBs: () => this.pdbInformer?.lister.list() ?? [],
       evict: async (victim, preemptor, nodeName) => {
         this.recorderFor(preemptor)?.eventf(podObject(victim), podObject(preemptor), 'Normal', 'Preempted', 'Preempting', 'Preempted by pod %v on node %v', preemptor.metadata?.uid, nodeName);
         try {
@@ -240,6 +244,7 @@ export class Scheduler {
     const pods = (this.podInformer = this.factory.forResource<Pod & KubeObject>(PODS));
     const nodes = this.factory.forResource<Node & KubeObject>(NODES);
     const namespaces = this.factory.forResource<Namespace & KubeObject>(NAMESPACES);
+    this.pdbInformer = this.factory.forResource<PodDisruptionBudget & KubeObject>(PDBS);
     this.addEventHandlers(pods, nodes, namespaces);
     this.factory.start();
     if (!(await this.factory.waitForCacheSync(signal))) return;

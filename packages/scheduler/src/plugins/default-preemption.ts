@@ -1,6 +1,10 @@
 // DefaultPreemption (PostFilter): when no node fits, find a node where evicting lower-priority pods
-// makes room, evict as few and as low-priority pods as possible, and nominate that node.
+// makes room, evict as few and as low-priority pods as possible, and nominate that node. As upstream, victims whose
+// eviction would exceed a PodDisruptionBudget are kept if the pod still fits without evicting them, and the node
+// whose victims violate the fewest budgets wins.
+import { selectorFromLabelSelector } from '@kubelab/api';
 import type { Pod } from 'kubernetes-types/core/v1';
+import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1';
 import { reasonHistogram } from '../framework/fit-error.js';
 import type { CycleState, PostFilterPlugin, PostFilterResult, Snapshot } from '../framework/interface.js';
 import type { NodeInfo, PodInfo } from '../framework/node-info.js';
@@ -17,11 +21,46 @@ export interface PreemptionHandle {
   runRemovePod(state: CycleState, pod: PodInfo, other: PodInfo, node: NodeInfo, snapshot: Snapshot): void;
   /** Deletes a victim and records the Preempted event. */
   evict(victim: Pod, preemptor: Pod, nodeName: string): Promise<void>;
+  /** The PodDisruptionBudgets in the cluster (empty when none are known). */
+  listPDBs(): readonly PodDisruptionBudget[];
 }
 
 export interface Candidate {
   nodeName: string;
   victims: PodInfo[];
+  /** How many victims' evictions exceed a PodDisruptionBudget. */
+  pdbViolations: number;
+}
+
+/**
+ * Upstream's filterPodsWithPDBViolation: splits pods (most important first) into those whose eviction, counted in this
+ * order against each matching budget's disruptionsAllowed, would violate a budget, and the others. A pod the budget
+ * already lists in disruptedPods is being evicted through the API and counts as no violation.
+ */
+export function filterPodsWithPDBViolation(pods: readonly PodInfo[], pdbs: readonly PodDisruptionBudget[]): { violating: PodInfo[]; nonViolating: PodInfo[] } {
+  const allowed = pdbs.map((b) => b.status?.disruptionsAllowed ?? 0);
+  const selectors = pdbs.map((b) => {
+    try {
+      return selectorFromLabelSelector(b.spec?.selector);
+    } catch {
+      return undefined;
+    }
+  });
+  const violating: PodInfo[] = [];
+  const nonViolating: PodInfo[] = [];
+  for (const p of pods) {
+    let violated = false;
+    const meta = p.pod.metadata ?? {};
+    pdbs.forEach((b, i) => {
+      const sel = selectors[i];
+      if (b.metadata?.namespace !== meta.namespace || !sel || sel.empty() || !sel.matches(meta.labels)) return;
+      if (meta.name && b.status?.disruptedPods?.[meta.name]) return;
+      allowed[i]!--;
+      if (allowed[i]! < 0) violated = true;
+    });
+    (violated ? violating : nonViolating).push(p);
+  }
+  return { violating, nonViolating };
 }
 
 export class DefaultPreemption implements PostFilterPlugin {
@@ -39,8 +78,14 @@ export class DefaultPreemption implements PostFilterPlugin {
     return undefined;
   }
 
-  /** The victims that must go for the pod to fit on this node, or the status saying why none do. */
-  selectVictimsOnNode(state: CycleState, pod: PodInfo, node: NodeInfo, snapshot: Snapshot): { victims?: PodInfo[]; status: Status } {
+  /** The victims that must go for the pod to fit on this node (and how many violate a budget), or why none do. */
+  selectVictimsOnNode(
+    state: CycleState,
+    pod: PodInfo,
+    node: NodeInfo,
+    snapshot: Snapshot,
+    pdbs: readonly PodDisruptionBudget[] = [],
+  ): { victims?: PodInfo[]; pdbViolations?: number; status: Status } {
     const h = this.handle();
     const copy = node.clone();
     const st = state.clone();
@@ -52,34 +97,45 @@ export class DefaultPreemption implements PostFilterPlugin {
     }
     const fits = h.runFilter(st, pod, copy, snapshot);
     if (!fits.isSuccess()) return { status: fits };
-    // Reprieve as many as possible, most important first.
+    // Reprieve as many as possible, most important first: first those whose eviction would violate a budget.
     lower.sort((a, b) => b.priority - a.priority || startTime(a) - startTime(b));
+    const { violating, nonViolating } = filterPodsWithPDBViolation(lower, pdbs);
     const victims: PodInfo[] = [];
-    for (const p of lower) {
+    let pdbViolations = 0;
+    const reprieve = (p: PodInfo): boolean => {
       copy.addPod(p);
       h.runAddPod(st, pod, p, copy, snapshot);
-      if (!h.runFilter(st, pod, copy, snapshot).isSuccess()) {
-        copy.removePod(p.key);
-        h.runRemovePod(st, pod, p, copy, snapshot);
-        victims.push(p);
-      }
-    }
-    return { victims, status: Status.success() };
+      if (h.runFilter(st, pod, copy, snapshot).isSuccess()) return true;
+      copy.removePod(p.key);
+      h.runRemovePod(st, pod, p, copy, snapshot);
+      victims.push(p);
+      return false;
+    };
+    for (const p of violating) if (!reprieve(p)) pdbViolations++;
+    for (const p of nonViolating) reprieve(p);
+    victims.sort((a, b) => b.priority - a.priority || startTime(a) - startTime(b));
+    return { victims, pdbViolations, status: Status.success() };
   }
 
-  /** Upstream's pickOneNodeForPreemption, without PodDisruptionBudgets. */
+  /**
+   * Upstream's pickOneNodeForPreemption: fewest budget violations, then the lowest highest-priority victim, the lowest
+   * sum of victim priorities, the fewest victims, and the latest start among the highest-priority victims; then the first.
+   */
   pick(candidates: Candidate[]): Candidate | undefined {
     const key = (c: Candidate): number[] => {
       const prios = c.victims.map((v) => v.priority);
       const highest = prios.length ? Math.max(...prios) : -Infinity;
       const sum = prios.reduce((a, p) => a + p + 2147483648, 0);
-      return [highest, sum, c.victims.length];
+      const earliestTop = Math.min(...c.victims.filter((v) => v.priority === highest).map(startTime));
+      // Smaller is better in every position; a later start is better, hence negated.
+      return [c.pdbViolations, highest, sum, c.victims.length, -earliestTop];
     };
     let best: Candidate | undefined;
     let bestKey: number[] = [];
     for (const c of candidates) {
       const k = key(c);
-      if (!best || k[0]! < bestKey[0]! || (k[0] === bestKey[0] && (k[1]! < bestKey[1]! || (k[1] === bestKey[1] && k[2]! < bestKey[2]!)))) {
+      const i = k.findIndex((v, j) => v !== bestKey[j]);
+      if (!best || (i >= 0 && k[i]! < bestKey[i]!)) {
         best = c;
         bestKey = k;
       }
@@ -92,14 +148,15 @@ export class DefaultPreemption implements PostFilterPlugin {
     if (notEligible) return { status: Status.unschedulable('preemption: ' + notEligible) };
     const nodeStatuses = new Map<string, Status>();
     const candidates: Candidate[] = [];
+    const pdbs = this.handle().listPDBs();
     for (const node of snapshot.nodes()) {
       const s = statuses.get(node.name);
       if (!s || s.code === Code.UnschedulableAndUnresolvable) {
         nodeStatuses.set(node.name, Status.unresolvable(ERR_NOT_HELPFUL));
         continue;
       }
-      const r = this.selectVictimsOnNode(state, pod, node, snapshot);
-      if (r.victims?.length) candidates.push({ nodeName: node.name, victims: r.victims });
+      const r = this.selectVictimsOnNode(state, pod, node, snapshot, pdbs);
+      if (r.victims?.length) candidates.push({ nodeName: node.name, victims: r.victims, pdbViolations: r.pdbViolations ?? 0 });
       else nodeStatuses.set(node.name, r.victims ? Status.unresolvable(ERR_NO_VICTIMS) : r.status);
     }
     const best = this.pick(candidates);
