@@ -36,6 +36,7 @@ IMAGES=(
   "echoserver|busybox kuard|[\"/kuard\",\"--address=:8080\"]||\"ECHO_ALL=1\"|8080|
     gcr.io/google_containers/echoserver:1.4 k8s.gcr.io/echoserver:1.4 registry.k8s.io/echoserver:1.4 registry.k8s.io/echoserver:1.10"
   "dns|busybox node dns|[\"/usr/local/bin/node\",\"/kubelab/dns.mjs\"]|||| docker.io/kubelab/dns:latest"
+  "ingress-controller|busybox node ingress|[\"/usr/local/bin/node\",\"/kubelab/ingress-controller.mjs\"]|||80| docker.io/kubelab/ingress-controller:latest"
 )
 
 BUSYBOX=/bin/busybox
@@ -50,16 +51,22 @@ fi
 # the API schema that packages/api reads beside it at run time.
 DEFINITIONS=$REPO/packages/api/src/schema/generated/definitions.json
 DNS_BUNDLE=$(mktemp)
-trap 'rm -f "$DNS_BUNDLE"' EXIT
-(cd "$REPO" && node_modules/.bin/esbuild packages/dns/src/main.ts --bundle --platform=node --target=node20 --format=esm \
-  --conditions=source --log-level=warning --outfile="$DNS_BUNDLE" \
-  --banner:js="import { createRequire as __kubelabCreateRequire } from 'node:module'; const require = __kubelabCreateRequire(import.meta.url);")
+INGRESS_BUNDLE=$(mktemp) # the ingress controller (packages/ingress-controller), bundled the same way
+trap 'rm -f "$DNS_BUNDLE" "$INGRESS_BUNDLE"' EXIT
+# bundle PACKAGE OUTFILE
+bundle() {
+  (cd "$REPO" && node_modules/.bin/esbuild "packages/$1/src/main.ts" --bundle --platform=node --target=node20 --format=esm \
+    --conditions=source --log-level=warning --outfile="$2" \
+    --banner:js="import { createRequire as __kubelabCreateRequire } from 'node:module'; const require = __kubelabCreateRequire(import.meta.url);")
+}
+bundle dns "$DNS_BUNDLE"
+bundle ingress-controller "$INGRESS_BUNDLE"
 
 # Everything the output depends on; unchanged inputs mean nothing to do.
 stamp=$( {
   cd "$HERE" && find build.sh src rootfs -type f | LC_ALL=C sort | while read -r f; do
     printf '%s %s\n' "$f" "$(stat -c %a "$f")"; cat "$f"; done
-  sha256sum "$BUSYBOX" "$NODE"; sha256sum <"$DNS_BUNDLE"; sha256sum <"$DEFINITIONS"; gcc --version | head -n 1
+  sha256sum "$BUSYBOX" "$NODE"; sha256sum <"$DNS_BUNDLE"; sha256sum <"$INGRESS_BUNDLE"; sha256sum <"$DEFINITIONS"; gcc --version | head -n 1
 } | sha256sum | cut -d' ' -f1)
 if [ "$FORCE" != --force ] && [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$stamp" ]; then
   missing=""
@@ -70,7 +77,7 @@ fi
 start=$(date +%s%N)
 mkdir -p "$OUT/blobs/sha256"
 WORK=$(mktemp -d "$OUT/.work.XXXXXX") # same filesystem as the blobs: archives hard-link them
-trap 'rm -rf "$WORK" "$DNS_BUNDLE"' EXIT
+trap 'rm -rf "$WORK" "$DNS_BUNDLE" "$INGRESS_BUNDLE"' EXIT
 
 TAR_OPTS=(--sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --format=gnu)
 
@@ -86,7 +93,7 @@ blob() {
 
 # Layer trees.
 L=$WORK/layers
-mkdir -p "$L/pause" "$L/busybox" "$L/web" "$L/kuard/bin" "$L/node/usr/local/bin" "$L/dns/kubelab"
+mkdir -p "$L/pause" "$L/busybox" "$L/web" "$L/kuard/bin" "$L/node/usr/local/bin" "$L/dns/kubelab" "$L/ingress/kubelab/generated"
 gcc -static -Os -s -Wall -Wextra -o "$L/pause/pause" "$HERE/src/pause.c"
 gcc -static -Os -s -Wall -Wextra -o "$L/kuard/bin/memhog" "$HERE/src/memhog.c"
 
@@ -117,9 +124,11 @@ done
 cp "$DNS_BUNDLE" "$L/dns/kubelab/dns.mjs"
 mkdir -p "$L/dns/kubelab/generated"
 cp "$DEFINITIONS" "$L/dns/kubelab/generated/definitions.json"
+cp "$INGRESS_BUNDLE" "$L/ingress/kubelab/ingress-controller.mjs"
+cp "$DEFINITIONS" "$L/ingress/kubelab/generated/definitions.json"
 
 declare -A LAYER
-for name in pause busybox web kuard node dns; do
+for name in pause busybox web kuard node dns ingress; do
   (cd "$L/$name" && tar "${TAR_OPTS[@]}" -cf "$WORK/$name.tar" $(ls -A))
   LAYER[$name]=$(blob "$WORK/$name.tar")
 done

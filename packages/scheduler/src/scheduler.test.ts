@@ -21,6 +21,7 @@ class FakeApi {
     ['pods', new Map()],
     ['nodes', new Map()],
     ['namespaces', new Map()],
+    ['poddisruptionbudgets', new Map()],
   ]);
   private readonly watchers = new Map<string, Set<PassThrough>>();
   private rv = 1;

@@ -22,6 +22,7 @@ import {
   defaultService,
 } from './core.js';
 import { defaultEndpointSlice } from './discovery.js';
+import { defaultIngressClass } from './networking.js';
 import { defaultRoleBinding } from './rbac.js';
 
 export * from './apps.js';
@@ -31,6 +32,7 @@ export * from './conversion.js';
 export * from './core.js';
 export * from './discovery.js';
 export * from './image.js';
+export * from './networking.js';
 export * from './rbac.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a defaulter fills fields of one kind's decoded object.
@@ -66,6 +68,7 @@ const DEFAULTERS: Record<string, Defaulter> = {
   'rbac.authorization.k8s.io/v1/RoleBinding': defaultRoleBinding,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': defaultRoleBinding,
   'discovery.k8s.io/v1/EndpointSlice': defaultEndpointSlice,
+  'networking.k8s.io/v1/IngressClass': defaultIngressClass,
   'autoscaling/v1/HorizontalPodAutoscaler': defaultHorizontalPodAutoscaler,
 };
 

@@ -12,6 +12,7 @@ import * as batch from './batch.js';
 import * as rbac from './rbac.js';
 import * as misc from './misc.js';
 import * as policy from './policy.js';
+import * as networking from './networking.js';
 
 export * from './names.js';
 export {
@@ -89,6 +90,8 @@ const TABLE: Record<string, KindValidators> = {
     update: policy.validatePodDisruptionBudgetUpdate,
     status: withMeta(policy.validatePodDisruptionBudgetStatus),
   },
+  'networking.k8s.io/v1/Ingress': { create: networking.validateIngress, update: networking.validateIngressUpdate, status: networking.validateIngressStatusUpdate },
+  'networking.k8s.io/v1/IngressClass': { create: networking.validateIngressClass, update: networking.validateIngressClassUpdate },
 };
 
 function notMeta(e: FieldError): boolean {

@@ -26,6 +26,7 @@ import {
   statefulSetPrinter,
 } from './workloads.js';
 import { clusterRoleBindingPrinter, endpointSlicePrinter, leasePrinter, podDisruptionBudgetPrinter, certificateSigningRequestPrinter, roleBindingPrinter } from './misc.js';
+import { ingressClassPrinter, ingressPrinter } from './networking.js';
 import { defaultPrinter } from './default.js';
 
 /** Keyed by `resource.group` (`pods` for the core group). */
@@ -57,6 +58,8 @@ const printers = new Map<string, TablePrinter>([
   ['certificatesigningrequests.certificates.k8s.io', certificateSigningRequestPrinter],
   ['rolebindings.rbac.authorization.k8s.io', roleBindingPrinter],
   ['clusterrolebindings.rbac.authorization.k8s.io', clusterRoleBindingPrinter],
+  ['ingresses.networking.k8s.io', ingressPrinter],
+  ['ingressclasses.networking.k8s.io', ingressClassPrinter],
 ]);
 
 /**

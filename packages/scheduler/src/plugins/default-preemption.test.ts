@@ -13,11 +13,10 @@ const pdb = (name: string, app: string, disruptionsAllowed: number, disruptedPod
   status: { disruptionsAllowed, disruptedPods, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 },
 });
 
-const pod = (name: string, priority: number, cpu: string, app?: string, start = '2026-12-01T00:00:00Z'): Pod => {
-  const p = makePod(name, { priority }, { cpu, labels: app ? { app } : undefined });
-  p.status = { startTime: start };
-  return p;
-};
+const pod = (name: string, priority: number, cpu: string, app?: string, start = '2026-12-01T00:00:00Z'): Pod => ({
+  ...makePod(name, { priority }, { cpu, labels: app ? { app } : undefined }),
+  status: { startTime: start },
+});
 
 /** CPU is the only filter: the pod fits when the node's requested CPU leaves room for it. */
 function preemption(pdbs: PodDisruptionBudget[] = []) {
