@@ -12,5 +12,6 @@ export * from './schema/index.js';
 export * from './patch/index.js';
 export * from './own.js';
 export * from './scheduling.js';
+export * from './persistent-volume.js';
 export * from './time.js';
 export * from './quota/index.js';

@@ -106,6 +106,8 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('apps', 'v1', 'StatefulSet', 'statefulsets', true, { shortNames: ['sts'], categories: ALL, status: true, scale: true }),
   // autoscaling/v2
   r('autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, { shortNames: ['hpa'], categories: ALL, status: true }),
+  // autoscaling/v1: served from the stored v2 objects (v2 stays the preferred version: listed first).
+  r('autoscaling', 'v1', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, { shortNames: ['hpa'], categories: ALL, status: true }),
   // batch/v1
   r('batch', 'v1', 'CronJob', 'cronjobs', true, { shortNames: ['cj'], categories: ALL, status: true }),
   r('batch', 'v1', 'Job', 'jobs', true, { categories: ALL, status: true }),
@@ -170,6 +172,20 @@ export const GROUP_ORDER = [
 
 export function apiVersionOf(info: { group: string; version: string }): string {
   return info.group ? `${info.group}/${info.version}` : info.version;
+}
+
+/**
+ * One row per group and resource, in its preferred version (the first listed), as clients see through discovery's
+ * preferred versions: what controllers that watch "every resource" (GC, namespace deletion, quota) iterate.
+ */
+export function preferredResources(all: readonly ResourceInfo[] = RESOURCES): ResourceInfo[] {
+  const seen = new Set<string>();
+  return all.filter((r) => {
+    const key = `${r.group}/${r.resource}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 export function findResource(group: string, version: string, resource: string): ResourceInfo | undefined {

@@ -204,6 +204,16 @@ function controllerRoles(): ClusterRole[] {
       rule(['patch', 'update'], [LEGACY], ['pods/status']),
       rule(['get'], ['*'], ['*/scale']),
     ]),
+    c('horizontal-pod-autoscaler', [
+      rule(['get', 'list', 'watch'], ['autoscaling'], ['horizontalpodautoscalers']),
+      rule(['update'], ['autoscaling'], ['horizontalpodautoscalers/status']),
+      rule(['get', 'update'], ['*'], ['*/scale']),
+      rule(['list'], [LEGACY], ['pods']),
+      rule(['get'], [LEGACY], ['services'], ['https:heapster:', 'http:heapster:']),
+      rule(['list'], ['metrics.k8s.io'], ['pods']),
+      rule(['get', 'list'], ['custom.metrics.k8s.io'], ['*']),
+      rule(['get', 'list'], ['external.metrics.k8s.io'], ['*']),
+    ]),
     c('generic-garbage-collector', [rule(['delete', 'get', 'list', 'patch', 'update', 'watch'], ['*'], ['*'])]),
     c('service-account-controller', [rule(['create'], [LEGACY], ['serviceaccounts'])]),
     c('root-ca-cert-publisher', [rule(['create', 'update'], [LEGACY], ['configmaps'])]),
@@ -274,6 +284,21 @@ function controllerRoles(): ClusterRole[] {
     c('ttl-controller', [rule(['list', 'patch', 'update', 'watch'], [LEGACY], ['nodes'])]),
     c('pod-garbage-collector', [rule(['delete', 'list', 'watch'], [LEGACY], ['pods']), rule(['get', 'list', 'watch'], [LEGACY], ['nodes']), rule(['patch'], [LEGACY], ['pods/status'])]),
     c('ttl-after-finished-controller', [rule(['delete', 'get', 'list', 'watch'], ['batch'], ['jobs'])]),
+    c('persistent-volume-binder', [
+      rule(['create', 'delete', 'get', 'list', 'update', 'watch'], [LEGACY], ['persistentvolumes']),
+      rule(['update'], [LEGACY], ['persistentvolumes/status']),
+      rule(['get', 'list', 'update', 'watch'], [LEGACY], ['persistentvolumeclaims']),
+      rule(['update'], [LEGACY], ['persistentvolumeclaims/status']),
+      rule(['create', 'delete', 'get', 'list', 'watch'], [LEGACY], ['pods']),
+      rule(['get', 'list', 'watch'], ['storage.k8s.io'], ['storageclasses']),
+      rule(['create', 'delete', 'get', 'update'], [LEGACY], ['endpoints']),
+      rule(['create', 'delete', 'get'], [LEGACY], ['services']),
+      rule(['get'], [LEGACY], ['secrets']),
+      rule(['get', 'list'], [LEGACY], ['nodes']),
+      rule(['watch'], [LEGACY], ['events']),
+    ]),
+    c('pvc-protection-controller', [rule(['get', 'list', 'update', 'watch'], [LEGACY], ['persistentvolumeclaims']), rule(['get', 'list', 'watch'], [LEGACY], ['pods'])]),
+    c('pv-protection-controller', [rule(['get', 'list', 'update', 'watch'], [LEGACY], ['persistentvolumes'])]),
   ];
 }
 
@@ -301,7 +326,11 @@ const CONTROLLER_ACCOUNTS: Record<string, string> = {
   'ttl-controller': 'ttl-controller',
   'pod-garbage-collector': 'pod-garbage-collector',
   'disruption-controller': 'disruption-controller',
+  'horizontal-pod-autoscaler': 'horizontal-pod-autoscaler',
   'ttl-after-finished-controller': 'ttl-after-finished-controller',
+  'persistent-volume-binder': 'persistent-volume-binder',
+  'pvc-protection-controller': 'pvc-protection-controller',
+  'pv-protection-controller': 'pv-protection-controller',
 };
 
 export function bootstrapClusterRoles(): ClusterRole[] {

@@ -54,6 +54,15 @@ export interface ControllerManagerConfig extends SecureServingConfig, LeaderElec
   clusterSigningKeyFile?: string;
   /** --cluster-signing-duration (8760h): the longest validity of a signed certificate. */
   clusterSigningDurationMs: number;
+  /**
+   * The HPA controller: --horizontal-pod-autoscaler-sync-period (15s), -downscale-stabilization (5m),
+   * -tolerance (0.1), -cpu-initialization-period (5m), -initial-readiness-delay (30s).
+   */
+  hpaSyncPeriodMs: number;
+  hpaDownscaleStabilizationMs: number;
+  hpaTolerance: number;
+  hpaCPUInitializationPeriodMs: number;
+  hpaInitialReadinessDelayMs: number;
 }
 
 export function defaults(): ControllerManagerConfig {
@@ -76,6 +85,11 @@ export function defaults(): ControllerManagerConfig {
     resourceQuotaSyncPeriodMs: 5 * 60_000,
     minResyncPeriodMs: 12 * 3_600_000,
     clusterSigningDurationMs: 8760 * 3_600_000,
+    hpaSyncPeriodMs: 15_000,
+    hpaDownscaleStabilizationMs: 5 * 60_000,
+    hpaTolerance: 0.1,
+    hpaCPUInitializationPeriodMs: 5 * 60_000,
+    hpaInitialReadinessDelayMs: 30_000,
     securePort: 10257,
     bindAddress: '0.0.0.0',
   };
@@ -108,6 +122,11 @@ export const FLAGS = {
   'cluster-signing-cert-file': { kind: 'string' },
   'cluster-signing-key-file': { kind: 'string' },
   'cluster-signing-duration': { kind: 'duration' },
+  'horizontal-pod-autoscaler-sync-period': { kind: 'duration', usage: 'The period for syncing the number of pods in horizontal pod autoscaler.' },
+  'horizontal-pod-autoscaler-downscale-stabilization': { kind: 'duration', usage: 'The period for which autoscaler will look backwards and not scale down below any recommendation it made during that period.' },
+  'horizontal-pod-autoscaler-tolerance': { kind: 'float', usage: 'The minimum change (from 1.0) in the desired-to-actual metrics ratio for the horizontal pod autoscaler to consider scaling.' },
+  'horizontal-pod-autoscaler-cpu-initialization-period': { kind: 'duration', usage: 'The period after pod start when CPU samples might be skipped.' },
+  'horizontal-pod-autoscaler-initial-readiness-delay': { kind: 'duration', usage: 'The period after pod start during which readiness changes will be treated as initial readiness.' },
 } as const satisfies FlagDefs;
 
 /** Parsed flags over the defaults, validated and frozen. */
@@ -138,6 +157,11 @@ export function completeConfig(f: ParsedFlags<typeof FLAGS>): Readonly<Controlle
     clusterSigningCertFile: f['cluster-signing-cert-file'] || undefined,
     clusterSigningKeyFile: f['cluster-signing-key-file'] || undefined,
     clusterSigningDurationMs: f['cluster-signing-duration'] ?? d.clusterSigningDurationMs,
+    hpaSyncPeriodMs: f['horizontal-pod-autoscaler-sync-period'] ?? d.hpaSyncPeriodMs,
+    hpaDownscaleStabilizationMs: f['horizontal-pod-autoscaler-downscale-stabilization'] ?? d.hpaDownscaleStabilizationMs,
+    hpaTolerance: f['horizontal-pod-autoscaler-tolerance'] ?? d.hpaTolerance,
+    hpaCPUInitializationPeriodMs: f['horizontal-pod-autoscaler-cpu-initialization-period'] ?? d.hpaCPUInitializationPeriodMs,
+    hpaInitialReadinessDelayMs: f['horizontal-pod-autoscaler-initial-readiness-delay'] ?? d.hpaInitialReadinessDelayMs,
     ...secureServingFromFlags(f, d),
   });
 }
@@ -159,6 +183,7 @@ export function validate(c: ControllerManagerConfig): Readonly<ControllerManager
   if (!(c.nodeCIDRMaskSize >= 1 && c.nodeCIDRMaskSize <= 32)) errs.push('--node-cidr-mask-size must be between 1 and 32');
   if (!(c.nodeMonitorPeriodMs > 0)) errs.push('--node-monitor-period must be positive');
   if (!(c.resourceQuotaSyncPeriodMs > 0)) errs.push('--resource-quota-sync-period must be positive');
+  if (!(c.hpaSyncPeriodMs > 0)) errs.push('--horizontal-pod-autoscaler-sync-period must be positive');
   if (!(c.terminatedPodGCThreshold >= 0)) errs.push('--terminated-pod-gc-threshold must not be negative');
   for (const [k, v] of Object.entries(c)) if (k.startsWith('concurrent') && !(Number(v) >= 1)) errs.push(`--${k} must be at least 1`);
   if (!!c.clusterSigningCertFile !== !!c.clusterSigningKeyFile) errs.push('cannot specify --cluster-signing-cert-file without --cluster-signing-key-file (and vice versa)');

@@ -27,6 +27,10 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   'daemonset-controller',
   'resourcequota-controller',
   'disruption-controller',
+  'horizontal-pod-autoscaler-controller',
+  'persistentvolume-binder-controller',
+  'persistentvolumeclaim-protection-controller',
+  'persistentvolume-protection-controller',
 ];
 
 /** Controllers `*` does not enable (upstream's list; kubeadm adds `tokencleaner` to --controllers). */
@@ -56,6 +60,10 @@ const ALIASES: Record<string, string> = {
   daemonset: 'daemonset-controller',
   resourcequota: 'resourcequota-controller',
   disruption: 'disruption-controller',
+  horizontalpodautoscaling: 'horizontal-pod-autoscaler-controller',
+  'persistentvolume-binder': 'persistentvolume-binder-controller',
+  'pvc-protection': 'persistentvolumeclaim-protection-controller',
+  'pv-protection': 'persistentvolume-protection-controller',
 };
 
 export function resolveControllerName(name: string): string {
@@ -109,4 +117,8 @@ export const CONTROLLER_SERVICE_ACCOUNTS: Readonly<Record<string, string>> = {
   'daemonset-controller': 'daemon-set-controller',
   'resourcequota-controller': 'resourcequota-controller',
   'disruption-controller': 'disruption-controller',
+  'horizontal-pod-autoscaler-controller': 'horizontal-pod-autoscaler',
+  'persistentvolume-binder-controller': 'persistent-volume-binder',
+  'persistentvolumeclaim-protection-controller': 'pvc-protection-controller',
+  'persistentvolume-protection-controller': 'pv-protection-controller',
 };

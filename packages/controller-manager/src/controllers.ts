@@ -8,6 +8,7 @@ import { startCronJobController } from './cronjob/start.js';
 import { startDaemonSetController } from './daemonset/start.js';
 import { startDeploymentController } from './deployment/start.js';
 import { startDisruptionController } from './disruption/start.js';
+import { startHorizontalPodAutoscalerController } from './podautoscaler/start.js';
 import { startEndpointsController } from './endpoints/start.js';
 import { startEndpointSliceController } from './endpointslice/start.js';
 import { startGarbageCollectorController } from './garbagecollector/start.js';
@@ -21,6 +22,8 @@ import { startResourceQuotaController } from './resourcequota/start.js';
 import { startRootCACertificatePublisher } from './rootca/start.js';
 import { startServiceAccountController } from './serviceaccount/start.js';
 import { startStatefulSetController } from './statefulset/start.js';
+import { startPersistentVolumeBinderController } from './volume/persistentvolume/start.js';
+import { startPVCProtectionController, startPVProtectionController } from './volume/protection/start.js';
 
 /** Every controller, by upstream's 1.32 name (the same list as KNOWN_CONTROLLERS). */
 export const CONTROLLERS: Readonly<Record<string, StartFunc>> = {
@@ -48,4 +51,8 @@ export const CONTROLLERS: Readonly<Record<string, StartFunc>> = {
   'daemonset-controller': startDaemonSetController,
   'resourcequota-controller': startResourceQuotaController,
   'disruption-controller': startDisruptionController,
+  'horizontal-pod-autoscaler-controller': startHorizontalPodAutoscalerController,
+  'persistentvolume-binder-controller': startPersistentVolumeBinderController,
+  'persistentvolumeclaim-protection-controller': startPVCProtectionController,
+  'persistentvolume-protection-controller': startPVProtectionController,
 };

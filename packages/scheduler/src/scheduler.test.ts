@@ -22,6 +22,9 @@ class FakeApi {
     ['nodes', new Map()],
     ['namespaces', new Map()],
     ['poddisruptionbudgets', new Map()],
+    ['persistentvolumeclaims', new Map()],
+    ['persistentvolumes', new Map()],
+    ['storageclasses', new Map()],
   ]);
   private readonly watchers = new Map<string, Set<PassThrough>>();
   private rv = 1;

@@ -26,6 +26,7 @@ import { KeyedWrites, Limiter } from './limiter.js';
 import { SchedulerMetrics } from './metrics.js';
 import type { PreemptionHandle } from './plugins/default-preemption.js';
 import { buildPlugins } from './plugins/registry.js';
+import { volumeBindingInformers, type VolumeBindingHandle } from './plugins/volume-binding.js';
 import { SchedulingQueue, type QueuedPodInfo } from './scheduling-queue.js';
 
 export const EXPLAIN_ANNOTATION = 'scheduler.kubelab.io/explain';
@@ -116,6 +117,7 @@ export class Scheduler {
   private factory?: SharedInformerFactory;
   private podInformer?: Informer<Pod & KubeObject>;
   private pdbInformer?: Informer<PodDisruptionBudget & KubeObject>;
+  private volumes?: VolumeBindingHandle;
   private server?: ComponentServer;
   private election?: LeaderElected;
   private readonly abort = new AbortController();
@@ -148,6 +150,7 @@ export class Scheduler {
       this.recorders.set(profile.schedulerName, opts.eventRecorder ?? this.eventBroadcaster!.newRecorder(profile.schedulerName));
       const { plugins, weights } = buildPlugins(profile, {
         preemption: () => this.preemptionHandle(this.frameworks.get(profile.schedulerName)!),
+        volumes: () => this.volumes,
       });
       this.frameworks.set(
         profile.schedulerName,
@@ -246,6 +249,7 @@ export class Scheduler {
     const namespaces = this.factory.forResource<Namespace & KubeObject>(NAMESPACES);
     this.pdbInformer = this.factory.forResource<PodDisruptionBudget & KubeObject>(PDBS);
     this.addEventHandlers(pods, nodes, namespaces);
+    this.volumes = volumeBindingInformers(this.factory, this.client, (ev) => this.moveAll(ev));
     this.factory.start();
     if (!(await this.factory.waitForCacheSync(signal))) return;
     this.queue.run();
@@ -418,12 +422,22 @@ export class Scheduler {
       return;
     }
     this.cache.assumePod(qpi.info, nodeName);
-    void this.binder.run(() => this.bind(qpi, pod, nodeName, start, profile));
+    void this.binder.run(() => this.bind(qpi, pod, nodeName, start, profile, state, fwk));
   }
 
-  private async bind(qpi: QueuedPodInfo, pod: Pod, nodeName: string, start: number, profile: string): Promise<void> {
+  private async bind(qpi: QueuedPodInfo, pod: Pod, nodeName: string, start: number, profile: string, state?: CycleState, fwk?: Framework): Promise<void> {
     const ns = pod.metadata?.namespace ?? 'default';
     const name = pod.metadata?.name ?? '';
+    if (state && fwk?.preBind.length) {
+      const pre = await fwk.runPreBind(state, pod, nodeName);
+      if (!pre.isSuccess()) {
+        this.cache.forgetPod(qpi.key);
+        this.moveAll({ resource: 'AssignedPod', action: 'Delete' });
+        this.metrics.scheduleAttempts.inc({ result: 'error', profile });
+        this.handleFailure(qpi, pod, `running PreBind plugin "${pre.plugin}": ${pre.message()}`, 'SchedulerError', undefined, true);
+        return;
+      }
+    }
     try {
       await this.client.request({
         method: 'POST',

@@ -4,7 +4,7 @@
 // (ClusterIPs and IP families, namespace finalizers, pod status.phase, generated Job selectors, ...)
 // is not done here.
 import type { KubeObject } from '../types.js';
-import { defaultHorizontalPodAutoscaler } from './autoscaling.js';
+import { defaultHorizontalPodAutoscaler, defaultHorizontalPodAutoscalerV2 } from './autoscaling.js';
 import { defaultDaemonSet, defaultDeployment, defaultReplicaSet, defaultStatefulSet } from './apps.js';
 import { defaultCronJob, defaultJob } from './batch.js';
 import { convertNodePodCIDRs, convertPodStatusIPs, convertSecretStringData } from './conversion.js';
@@ -24,6 +24,7 @@ import {
 import { defaultEndpointSlice } from './discovery.js';
 import { defaultIngressClass } from './networking.js';
 import { defaultRoleBinding } from './rbac.js';
+import { defaultStorageClass } from './storage.js';
 
 export * from './apps.js';
 export * from './autoscaling.js';
@@ -34,6 +35,7 @@ export * from './discovery.js';
 export * from './image.js';
 export * from './networking.js';
 export * from './rbac.js';
+export * from './storage.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a defaulter fills fields of one kind's decoded object.
 type Defaulter = (obj: any) => void;
@@ -68,8 +70,10 @@ const DEFAULTERS: Record<string, Defaulter> = {
   'rbac.authorization.k8s.io/v1/RoleBinding': defaultRoleBinding,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': defaultRoleBinding,
   'discovery.k8s.io/v1/EndpointSlice': defaultEndpointSlice,
+  'storage.k8s.io/v1/StorageClass': defaultStorageClass,
   'networking.k8s.io/v1/IngressClass': defaultIngressClass,
   'autoscaling/v1/HorizontalPodAutoscaler': defaultHorizontalPodAutoscaler,
+  'autoscaling/v2/HorizontalPodAutoscaler': defaultHorizontalPodAutoscalerV2,
 };
 
 /** The defaulter for an apiVersion and kind, if upstream defines one. */

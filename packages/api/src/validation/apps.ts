@@ -275,7 +275,12 @@ function validateStatefulSetSpec(ss: StatefulSet): Errs {
   errs.push(...nonNegative(spec.replicas, 'spec.replicas'));
   errs.push(...nonNegative(spec.minReadySeconds, 'spec.minReadySeconds'));
   if (spec.ordinals) errs.push(...nonNegative(spec.ordinals.start, 'spec.ordinals.start'));
-  errs.push(...validateSelectorAndTemplate(spec.selector, spec.template, 'spec', 'statefulset'));
+  // Containers mount the volumeClaimTemplates by name: the controller adds them to each pod as claim volumes.
+  const claimVolumes = (spec.volumeClaimTemplates ?? [])
+    .filter((t) => t?.metadata?.name && !(spec.template?.spec?.volumes ?? []).some((v) => v.name === t.metadata!.name))
+    .map((t) => ({ name: t.metadata!.name!, persistentVolumeClaim: { claimName: t.metadata!.name! } }));
+  const template = claimVolumes.length && spec.template?.spec ? { ...spec.template, spec: { ...spec.template.spec, volumes: [...(spec.template.spec.volumes ?? []), ...claimVolumes] } } : spec.template;
+  errs.push(...validateSelectorAndTemplate(spec.selector, template, 'spec', 'statefulset'));
   errs.push(...validateAlwaysRestart(spec.template, 'spec', 'StatefulSet'));
   (spec.volumeClaimTemplates ?? []).forEach((t, i) => {
     if (!t?.metadata?.name) errs.push(fieldErrors.required(`spec.volumeClaimTemplates[${i}].metadata.name`, ''));

@@ -12,6 +12,10 @@ import * as batch from './batch.js';
 import * as rbac from './rbac.js';
 import * as misc from './misc.js';
 import * as policy from './policy.js';
+import * as pv from './persistent-volume.js';
+import * as storage from './storage.js';
+import * as autoscaling from './autoscaling.js';
+import { horizontalPodAutoscalerV2FromV1 } from '../defaults/autoscaling.js';
 import * as networking from './networking.js';
 
 export * from './names.js';
@@ -32,6 +36,7 @@ export {
 export { validatePodSpec, validatePodTemplateSpec, validateResourceRequirements, validateTolerations, POD_UPDATE_FORBIDDEN } from './pod.js';
 export { selectorMatches } from './util.js';
 export { checkCronSchedule } from './cron.js';
+export { validatePersistentVolumeClaimSpec } from './persistent-volume.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: validators read decoded objects of every kind, field by field.
 type Obj = any;
@@ -76,6 +81,9 @@ const TABLE: Record<string, KindValidators> = {
   'rbac.authorization.k8s.io/v1/ClusterRole': { create: rbac.validateClusterRole, update: rbac.validateClusterRoleUpdate },
   'rbac.authorization.k8s.io/v1/RoleBinding': { create: rbac.validateRoleBinding, update: rbac.validateRoleBindingUpdate },
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': { create: rbac.validateClusterRoleBinding, update: rbac.validateClusterRoleBindingUpdate },
+  'v1/PersistentVolume': { create: pv.validatePersistentVolume, update: pv.validatePersistentVolumeUpdate, status: pv.validatePersistentVolumeStatusUpdate },
+  'v1/PersistentVolumeClaim': { create: pv.validatePersistentVolumeClaim, update: pv.validatePersistentVolumeClaimUpdate, status: pv.validatePersistentVolumeClaimStatusUpdate },
+  'storage.k8s.io/v1/StorageClass': { create: storage.validateStorageClass, update: storage.validateStorageClassUpdate },
   // Upstream does not care what certificate requests are called (the kubelet's names are base64url digests); only
   // what cannot be a path segment is refused.
   'certificates.k8s.io/v1/CertificateSigningRequest': {
@@ -89,6 +97,17 @@ const TABLE: Record<string, KindValidators> = {
     create: policy.validatePodDisruptionBudget,
     update: policy.validatePodDisruptionBudgetUpdate,
     status: withMeta(policy.validatePodDisruptionBudgetStatus),
+  },
+  'autoscaling/v2/HorizontalPodAutoscaler': {
+    create: autoscaling.validateHorizontalPodAutoscaler,
+    update: autoscaling.validateHorizontalPodAutoscalerUpdate,
+    status: withMeta(autoscaling.validateHorizontalPodAutoscalerStatus),
+  },
+  // autoscaling/v1 is a view of the stored v2 object: validated in its v2 form, as upstream validates the internal one.
+  'autoscaling/v1/HorizontalPodAutoscaler': {
+    create: (o) => autoscaling.validateHorizontalPodAutoscaler(horizontalPodAutoscalerV2FromV1(o)),
+    update: (o, old) => autoscaling.validateHorizontalPodAutoscalerUpdate(horizontalPodAutoscalerV2FromV1(o), horizontalPodAutoscalerV2FromV1(old)),
+    status: withMeta((o) => autoscaling.validateHorizontalPodAutoscalerStatus(horizontalPodAutoscalerV2FromV1(o))),
   },
   'networking.k8s.io/v1/Ingress': { create: networking.validateIngress, update: networking.validateIngressUpdate, status: networking.validateIngressStatusUpdate },
   'networking.k8s.io/v1/IngressClass': { create: networking.validateIngressClass, update: networking.validateIngressClassUpdate },

@@ -11,6 +11,8 @@ import { PodSecurity } from './pod-security.js';
 import { PriorityAdmission } from './priority.js';
 import { DefaultTolerationSeconds } from './default-toleration-seconds.js';
 import { ResourceQuotaAdmission } from './resource-quota.js';
+import { DefaultStorageClass } from './default-storage-class.js';
+import { StorageObjectInUseProtection } from './storage-object-in-use-protection.js';
 import { getOrUndefined, listCached } from './util.js';
 
 export { addWarning, type AdmissionAttributes, type AdmissionPlugin, AdmissionChain } from './admission.js';
@@ -55,11 +57,13 @@ const PLUGINS: [string, (deps: ServerDeps) => AdmissionPlugin][] = [
   ['PodSecurity', (d) => new PodSecurity({ getNamespace: d.getNamespace, listPods: (ns) => listCached(d.registry.store('', 'v1', 'pods'), ns) })],
   ['Priority', (d) => new PriorityAdmission({ listPriorityClasses: () => listCached(d.registry.store('scheduling.k8s.io', 'v1', 'priorityclasses'), '') })],
   ['DefaultTolerationSeconds', () => new DefaultTolerationSeconds()],
+  ['DefaultStorageClass', (d) => new DefaultStorageClass(() => listCached(d.registry.store('storage.k8s.io', 'v1', 'storageclasses'), ''))],
+  ['StorageObjectInUseProtection', () => new StorageObjectInUseProtection()],
   ['ResourceQuota', resourceQuota],
 ];
 
 /** Upstream's default-on set, of the plugins implemented here (NodeRestriction is opt-in, as upstream). */
-const DEFAULT_ON = ['NamespaceLifecycle', 'LimitRanger', 'ServiceAccount', 'PodSecurity', 'Priority', 'DefaultTolerationSeconds', 'ResourceQuota'];
+const DEFAULT_ON = ['NamespaceLifecycle', 'LimitRanger', 'ServiceAccount', 'PodSecurity', 'Priority', 'DefaultTolerationSeconds', 'DefaultStorageClass', 'StorageObjectInUseProtection', 'ResourceQuota'];
 
 export const ADMISSION_PLUGIN_ORDER: readonly string[] = PLUGINS.map(([n]) => n);
 export const DEFAULT_ON_ADMISSION_PLUGINS: readonly string[] = DEFAULT_ON;

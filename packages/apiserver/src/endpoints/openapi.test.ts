@@ -43,6 +43,7 @@ describe('openapi v3', () => {
       'apis/apps/v1',
       'apis/authentication.k8s.io/v1',
       'apis/authorization.k8s.io/v1',
+      'apis/autoscaling/v1',
       'apis/autoscaling/v2',
       'apis/batch/v1',
       'apis/certificates.k8s.io/v1',

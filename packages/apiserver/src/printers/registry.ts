@@ -27,6 +27,8 @@ import {
 } from './workloads.js';
 import { clusterRoleBindingPrinter, endpointSlicePrinter, leasePrinter, podDisruptionBudgetPrinter, certificateSigningRequestPrinter, roleBindingPrinter } from './misc.js';
 import { ingressClassPrinter, ingressPrinter } from './networking.js';
+import { horizontalPodAutoscalerPrinter } from './autoscaling.js';
+import { persistentVolumeClaimPrinter, persistentVolumePrinter, storageClassPrinter } from './storage.js';
 import { defaultPrinter } from './default.js';
 
 /** Keyed by `resource.group` (`pods` for the core group). */
@@ -44,6 +46,9 @@ const printers = new Map<string, TablePrinter>([
   ['secrets', secretPrinter],
   ['serviceaccounts', serviceAccountPrinter],
   ['resourcequotas', resourceQuotaPrinter],
+  ['persistentvolumes', persistentVolumePrinter],
+  ['persistentvolumeclaims', persistentVolumeClaimPrinter],
+  ['storageclasses.storage.k8s.io', storageClassPrinter],
   ['replicasets.apps', replicaSetPrinter],
   ['deployments.apps', deploymentPrinter],
   ['daemonsets.apps', daemonSetPrinter],
@@ -55,6 +60,7 @@ const printers = new Map<string, TablePrinter>([
   ['events.events.k8s.io', eventsV1Printer],
   ['leases.coordination.k8s.io', leasePrinter],
   ['poddisruptionbudgets.policy', podDisruptionBudgetPrinter],
+  ['horizontalpodautoscalers.autoscaling', horizontalPodAutoscalerPrinter],
   ['certificatesigningrequests.certificates.k8s.io', certificateSigningRequestPrinter],
   ['rolebindings.rbac.authorization.k8s.io', roleBindingPrinter],
   ['clusterrolebindings.rbac.authorization.k8s.io', clusterRoleBindingPrinter],

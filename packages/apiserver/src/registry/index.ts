@@ -6,10 +6,12 @@ import type { EtcdClientTLS } from '../storage/etcd.js';
 import { ClusterIPAllocator, NodePortAllocator, parsePortRange } from '../allocator/allocator.js';
 import { Store, type Clock } from './store.js';
 import { eventsV1Storage } from './events.js';
+import { convertingStorage, horizontalPodAutoscalerV1Converter } from './conversion.js';
 import { buildDefinitions } from './defaults.js';
 import { jobStrategy } from './batch.js';
 import { csrStrategy, csrSubresources } from './certificates.js';
 import { rbacStrategies } from './rbac.js';
+import { persistentVolumeClaimStrategy, persistentVolumeStatusStrategy, persistentVolumeStrategy } from './storage.js';
 import {
   bindingREST,
   legacyBindingREST,
@@ -66,6 +68,15 @@ const AUTH_STORAGE_KEYS: Record<keyof AuthStorages, string> = {
 /** Resources that are no Store: answered (reviews), bound (bindings) or probed (componentstatuses), never stored. */
 const NOT_STORED = new Set(['/v1/bindings', '/v1/componentstatuses', 'metrics.k8s.io/v1beta1/nodes', 'metrics.k8s.io/v1beta1/pods', ...Object.values(AUTH_STORAGE_KEYS)]);
 
+/**
+ * Served versions whose objects are stored in another version (upstream's storage version and codecs):
+ * events.k8s.io/v1 Events are core/v1 Events in storage; autoscaling/v1 HorizontalPodAutoscalers are autoscaling/v2 ones.
+ */
+const VERSION_VIEWS: Record<string, (storage: Storage) => Storage> = {
+  'events.k8s.io/v1/events': eventsV1Storage,
+  'autoscaling/v1/horizontalpodautoscalers': (storage) => convertingStorage(storage, horizontalPodAutoscalerV1Converter),
+};
+
 export function createRegistry(opts: {
   storageFor: (prefix: string) => Storage;
   rawStorage: Storage;
@@ -90,12 +101,15 @@ export function createRegistry(opts: {
       services: serviceStrategy(ips, ports),
       'jobs.batch': jobStrategy,
       'certificatesigningrequests.certificates.k8s.io': csrStrategy,
+      persistentvolumes: persistentVolumeStrategy(clock),
+      persistentvolumeclaims: persistentVolumeClaimStrategy,
       ...rbacStrategies(() => stores),
     },
     {
       pods: { binding: podBindingStrategy },
       namespaces: { finalize: namespaceFinalizeStrategy },
       'certificatesigningrequests.certificates.k8s.io': csrSubresources,
+      persistentvolumes: { status: persistentVolumeStatusStrategy(clock) },
     },
   );
   const storages = new Map<string, RESTStorage>();
@@ -103,8 +117,7 @@ export function createRegistry(opts: {
   for (const [id, def] of defs) {
     if (NOT_STORED.has(id)) continue;
     const storage = opts.storageFor(`/registry/${def.info.resource}/`);
-    // events.k8s.io/v1 Events are core/v1 Events in storage (one object, two API versions).
-    const store = new Store(def, def.info.group === 'events.k8s.io' ? eventsV1Storage(storage) : storage, { clock });
+    const store = new Store(def, VERSION_VIEWS[id]?.(storage) ?? storage, { clock });
     stores.set(id, store);
     storages.set(id, store);
     for (const sub of def.info.subresources) {

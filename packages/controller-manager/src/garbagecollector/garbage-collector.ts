@@ -7,7 +7,7 @@
 //   dependents are deleted, and the finalizer is removed once no dependent with blockOwnerDeletion is left;
 // - an owner deleted with propagationPolicy=Orphan carries the `orphan` finalizer: the references to it
 //   are removed from its dependents, then the finalizer.
-import { findKind, isConflict, isNotFound, type KubeObject, type ResourceInfo } from '@kubelab/api';
+import { findKind, isConflict, isNotFound, preferredResources, type KubeObject, type ResourceInfo } from '@kubelab/api';
 import { realClock, WorkQueue, type Clock, type Informer, type Logger, type RestClient } from '@kubelab/client';
 import type { OwnerReference } from 'kubernetes-types/meta/v1';
 import { runQueue, type RunnableController } from '../controller-utils.js';
@@ -51,7 +51,7 @@ export const infoKey = (info: ResourceInfo) => `${info.group}/${info.version}/${
 
 /** Resources the collector watches: everything that can be listed, watched and deleted, except events. */
 export function collectableResources(all: readonly ResourceInfo[]): ResourceInfo[] {
-  return all.filter((r) => r.resource !== 'events' && ['list', 'watch', 'delete'].every((v) => r.verbs.includes(v)));
+  return preferredResources(all).filter((r) => r.resource !== 'events' && ['list', 'watch', 'delete'].every((v) => r.verbs.includes(v)));
 }
 
 export interface GarbageCollectorOptions {

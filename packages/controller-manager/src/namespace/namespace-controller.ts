@@ -1,7 +1,7 @@
 // The namespace controller (upstream's pkg/controller/namespace): once a namespace is Terminating it
 // deletes every namespaced object in it, reports what remains in the namespace's conditions, and
 // when nothing is left removes the `kubernetes` finalizer through /finalize so the apiserver purges it.
-import { isConflict, isNotFound, RESOURCES, type KubeObject, type ResourceInfo } from '@kubelab/api';
+import { isConflict, isNotFound, preferredResources, RESOURCES, type KubeObject, type ResourceInfo } from '@kubelab/api';
 import { realClock, WorkQueue, type Clock, type Informer, type Logger, type RestClient } from '@kubelab/client';
 import type { Namespace, NamespaceCondition } from 'kubernetes-types/core/v1';
 import { nowRFC3339, runQueue, type RunnableController } from '../controller-utils.js';
@@ -45,7 +45,7 @@ export function apiNamespaceContentClient(client: RestClient): NamespaceContentC
 const NAMESPACES = RESOURCES.find((r) => r.group === '' && r.resource === 'namespaces')!;
 
 /** Namespaced resources whose objects the controller removes. */
-export const DELETABLE_RESOURCES = RESOURCES.filter((r) => r.namespaced && r.verbs.includes('deletecollection') && r.verbs.includes('list'));
+export const DELETABLE_RESOURCES = preferredResources(RESOURCES).filter((r) => r.namespaced && r.verbs.includes('deletecollection') && r.verbs.includes('list'));
 
 export interface NamespaceControllerOptions {
   namespaceInformer: Informer<KubeObject>;

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '@kubelab/api';
 import { FakeClock, FakeRecorder } from '@kubelab/client';
 import type { StatefulSet } from 'kubernetes-types/apps/v1';
-import type { Pod } from 'kubernetes-types/core/v1';
+import type { PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1';
 import { FakeHistoryClient } from '../history/controller-history.js';
 import { FakePodWriter } from '../history/pod-writer.js';
 import { seededInformer } from '../testing.js';
-import { StatefulSetController } from './statefulset-controller.js';
+import { StatefulSetController, type StatefulSetControllerOptions } from './statefulset-controller.js';
 
 const T0 = Date.parse('2025-01-01T00:00:00Z');
 
@@ -27,7 +27,7 @@ function newSet(spec: Partial<StatefulSet['spec']> = {}, image = 'nginx:1'): Sta
   };
 }
 
-function setup(set: StatefulSet) {
+function setup(set: StatefulSet, extra: Partial<StatefulSetControllerOptions> = {}) {
   const clock = new FakeClock(T0);
   const setInformer = seededInformer([set as KubeObject]);
   const podInformer = seededInformer();
@@ -49,6 +49,7 @@ function setup(set: StatefulSet) {
       setInformer.store.update(s as KubeObject);
       return s;
     },
+    ...extra,
   });
   /** Moves what the fakes wrote into the caches, as informers would, optionally marking pods Running and Ready. */
   const observe = (ready: boolean) => {
@@ -149,6 +150,36 @@ describe('StatefulSetController.sync', () => {
     // web-0 is below the partition: it stays at the old revision.
     expect(s.writer.deleted).toEqual([]);
     expect(s.last().status).toMatchObject({ updatedReplicas: 2, currentReplicas: 1, currentRevision: oldRev });
+  });
+
+  it('creates a claim per volumeClaimTemplate before each pod and mounts it', async () => {
+    const set = newSet({
+      replicas: 2,
+      podManagementPolicy: 'Parallel',
+      volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+    });
+    set.spec!.template.spec!.volumes = [{ name: 'data', emptyDir: {} }, { name: 'tmp', emptyDir: {} }];
+    const claims: PersistentVolumeClaim[] = [];
+    const claimInformer = seededInformer([{ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data-web-1', namespace: 'default' } } as KubeObject]);
+    const s = setup(set, { claimInformer, createClaim: async (c) => claims.push(c) });
+    await s.ctrl.sync('default/web');
+    expect(claims.map((c) => c.metadata)).toEqual([{ name: 'data-web-0', namespace: 'default', labels: { app: 'web' } }]);
+    expect(claims[0]!.spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } });
+    const web0 = s.writer.created.find((p) => p.metadata!.name === 'web-0')!;
+    expect(web0.spec!.volumes).toEqual([{ name: 'data', persistentVolumeClaim: { claimName: 'data-web-0' } }, { name: 'tmp', emptyDir: {} }]);
+    expect(s.recorder.events).toContain('Normal SuccessfulCreate create Claim data-web-0 Pod web-0 in StatefulSet web success');
+  });
+
+  it('claims of a set whose retention policy deletes them with the set are owned by it', async () => {
+    const set = newSet({
+      replicas: 1,
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' },
+      volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+    });
+    const claims: PersistentVolumeClaim[] = [];
+    const s = setup(set, { claimInformer: seededInformer(), createClaim: async (c) => claims.push(c) });
+    await s.ctrl.sync('default/web');
+    expect(claims[0]!.metadata!.ownerReferences).toEqual([{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web', uid: 'sts-uid' }]);
   });
 
   it('replaces a failed pod', async () => {

@@ -2,11 +2,12 @@
 // `<set>-<ordinal>`, created in order and each waited for until Running and Ready (OrderedReady) or
 // all at once (Parallel), removed from the highest ordinal down, updated with RollingUpdate from the
 // highest ordinal down to the partition, and a ControllerRevision per template.
-// volumeClaimTemplates are not acted on: no storage provisioning exists in this cluster.
+// Each pod gets a PersistentVolumeClaim per volumeClaimTemplate, <template>-<set>-<ordinal>, created before
+// the pod when missing and mounted in its place (upstream's createPersistentVolumeClaims and updateStorage).
 import { isAlreadyExists, selectorFromLabelSelector, type KubeObject } from '@kubelab/api';
 import { type Clock, type EventRecorder, type Informer, type Logger, metaNamespaceKey, realClock, splitMetaNamespaceKey, WorkQueue } from '@kubelab/client';
 import type { ControllerRevision, StatefulSet, StatefulSetStatus } from 'kubernetes-types/apps/v1';
-import type { Pod } from 'kubernetes-types/core/v1';
+import type { PersistentVolumeClaim, Pod, Volume } from 'kubernetes-types/core/v1';
 import { claimObjects, getControllerOf, isPodAvailable, isPodReady, newControllerRef, runQueue, type RunnableController } from '../controller-utils.js';
 import {
   CONTROLLER_REVISION_HASH_LABEL,
@@ -29,6 +30,9 @@ export interface StatefulSetControllerOptions {
   history: HistoryClient;
   updateStatus(set: StatefulSet): Promise<StatefulSet>;
   canAdopt?(set: StatefulSet): Promise<void>;
+  /** The claims of the set's volumeClaimTemplates: looked up in this cache, created through createClaim. */
+  claimInformer?: Informer<KubeObject>;
+  createClaim?(claim: PersistentVolumeClaim): Promise<unknown>;
   recorder: EventRecorder;
   clock?: Clock;
   logger?: Logger;
@@ -122,6 +126,12 @@ export class StatefulSetController implements RunnableController {
     const name = `${set.metadata!.name}-${ordinal}`;
     const spec = structuredClone(tpl.spec!);
     spec.hostname = name;
+    const claims = getPersistentVolumeClaims(set, ordinal);
+    if (claims.length) {
+      const names = new Set(claims.map((c) => c.template));
+      const volumes: Volume[] = claims.map((c) => ({ name: c.template, persistentVolumeClaim: { claimName: c.claim.metadata!.name! } }));
+      spec.volumes = [...volumes, ...(spec.volumes ?? []).filter((v) => !names.has(v.name))];
+    }
     if (set.spec?.serviceName) spec.subdomain = set.spec.serviceName;
     return {
       apiVersion: 'v1',
@@ -142,7 +152,29 @@ export class StatefulSetController implements RunnableController {
     };
   }
 
+  /** Creates the pod's missing claims (upstream's createPersistentVolumeClaims). */
+  private async createPersistentVolumeClaims(set: StatefulSet, pod: Pod): Promise<void> {
+    const ordinal = getOrdinal(set, pod);
+    if (ordinal === undefined || !this.opts.createClaim) return;
+    const deleteWithSet = set.spec?.persistentVolumeClaimRetentionPolicy?.whenDeleted === 'Delete';
+    for (const { claim } of getPersistentVolumeClaims(set, ordinal)) {
+      const name = claim.metadata!.name!;
+      // persistentVolumeClaimRetentionPolicy.whenDeleted Delete: the garbage collector deletes the claim with the set.
+      if (deleteWithSet) claim.metadata!.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: set.metadata!.name!, uid: set.metadata!.uid! }];
+      if (this.opts.claimInformer?.lister.get(claim.metadata!.namespace!, name)) continue;
+      try {
+        await this.opts.createClaim(claim);
+      } catch (e) {
+        if (isAlreadyExists(e)) continue;
+        this.event(set, 'Warning', 'FailedCreate', `create Claim ${name} for Pod ${pod.metadata!.name} in StatefulSet ${set.metadata!.name} failed error: ${(e as Error).message}`);
+        throw e;
+      }
+      this.event(set, 'Normal', 'SuccessfulCreate', `create Claim ${name} Pod ${pod.metadata!.name} in StatefulSet ${set.metadata!.name} success`);
+    }
+  }
+
   private async createPod(set: StatefulSet, pod: Pod): Promise<void> {
+    await this.createPersistentVolumeClaims(set, pod);
     try {
       try {
         await this.opts.pods.create(pod);
@@ -276,4 +308,21 @@ function statusEqual(a: StatefulSetStatus | undefined, b: StatefulSetStatus): bo
     'collisionCount',
   ];
   return keys.every((k) => (a?.[k] ?? 0) === (b[k] ?? 0));
+}
+
+/**
+ * The claims of an ordinal's pod, one per volumeClaimTemplate (upstream's getPersistentVolumeClaims): named
+ * <template>-<set>-<ordinal>, in the set's namespace, labelled with the set's selector's matchLabels.
+ */
+export function getPersistentVolumeClaims(set: StatefulSet, ordinal: number): Array<{ template: string; claim: PersistentVolumeClaim }> {
+  return (set.spec?.volumeClaimTemplates ?? []).map((tpl) => {
+    const claim = structuredClone(tpl) as PersistentVolumeClaim;
+    const template = tpl.metadata?.name ?? '';
+    claim.apiVersion = 'v1';
+    claim.kind = 'PersistentVolumeClaim';
+    claim.metadata = { ...(claim.metadata ?? {}), name: `${template}-${set.metadata!.name}-${ordinal}`, namespace: set.metadata!.namespace };
+    claim.metadata.labels = { ...(claim.metadata.labels ?? {}), ...(set.spec?.selector?.matchLabels ?? {}) };
+    delete (claim as { status?: unknown }).status;
+    return { template, claim };
+  });
 }

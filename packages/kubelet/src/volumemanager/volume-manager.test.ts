@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -82,5 +82,38 @@ describe('VolumeManager', () => {
     const missing = pod([{ name: 'cfg', configMap: { name: 'missing' } }]);
     await expect(vm.mountPod(missing)).rejects.toThrow(new MountError('MountVolume.SetUp failed for volume "cfg" : configmap "missing" not found'));
     await vm.mountPod(pod([{ name: 'cfg', configMap: { name: 'missing', optional: true } }]));
+  });
+
+  it('mounts a bound claim\'s hostPath volume (created when missing), waits for an unbound one, and keeps the data after the pod', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'kubelet-vol-'));
+    dirs.push(root);
+    const dir = join(root, 'local-path', 'pvc-1');
+    const objects: Record<string, object> = {
+      'persistentvolumeclaims/data': { metadata: { name: 'data', uid: 'c1' }, spec: { volumeName: 'pvc-1' }, status: { phase: 'Bound' } },
+      'persistentvolumeclaims/pending': { metadata: { name: 'pending', uid: 'c2' }, spec: {}, status: { phase: 'Pending' } },
+      'persistentvolumes/pvc-1': { metadata: { name: 'pvc-1' }, spec: { claimRef: { uid: 'c1' }, hostPath: { path: dir, type: 'DirectoryOrCreate' } } },
+    };
+    const client = {
+      resource: (info: { resource: string }) => ({
+        get: async (name: string) => {
+          const o = objects[`${info.resource}/${name}`];
+          if (!o) throw notFound({ group: '', resource: info.resource }, name);
+          return o;
+        },
+      }),
+    } as unknown as RestClient;
+    const vm = new VolumeManager({ client, rootDir: root });
+    const p = pod([{ name: 'www', persistentVolumeClaim: { claimName: 'data' } }]);
+    await vm.mountPod(p);
+    expect(vm.paths(p).get('www')).toBe(dir);
+    expect(statSync(dir).isDirectory()).toBe(true);
+    writeFileSync(join(dir, 'index.html'), 'kept');
+    await vm.unmountPod('u1');
+    expect(readFileSync(join(dir, 'index.html'), 'utf8')).toBe('kept');
+
+    await expect(vm.mountPod(pod([{ name: 'www', persistentVolumeClaim: { claimName: 'pending' } }]))).rejects.toThrow(new MountError('error processing PVC shop/pending: PVC is not bound'));
+    await expect(vm.mountPod(pod([{ name: 'www', persistentVolumeClaim: { claimName: 'nope' } }]))).rejects.toThrow(
+      new MountError('MountVolume.SetUp failed for volume "www" : persistentvolumeclaim "nope" not found'),
+    );
   });
 });

@@ -1,5 +1,6 @@
 // Counterpart of pkg/kubelet/volumemanager (reduced to what a sync needs) and the volume plugins emptyDir,
-// hostPath, configMap, secret, downwardAPI and projected (serviceAccountToken through TokenRequest): each
+// hostPath, configMap, secret, downwardAPI, projected (serviceAccountToken through TokenRequest) and
+// persistentVolumeClaim (a bound hostPath or local PersistentVolume: its directory on the node): each other
 // volume of a pod becomes a directory under <root-dir>/pods/<uid>/volumes/kubernetes.io~<plugin>/<name>,
 // written (again) before every sync so that changed ConfigMaps and Secrets show up.
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -7,10 +8,12 @@ import { join } from 'node:path';
 import { findResource, isNotFound } from '@kubelab/api';
 import type { RestClient } from '@kubelab/client';
 import type { Logger } from '@kubelab/component-base';
-import type { ConfigMap, DownwardAPIVolumeFile, KeyToPath, Pod, Secret, Volume } from 'kubernetes-types/core/v1';
+import type { ConfigMap, DownwardAPIVolumeFile, KeyToPath, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Volume } from 'kubernetes-types/core/v1';
 
 const CONFIGMAPS = findResource('', 'v1', 'configmaps')!;
 const SECRETS = findResource('', 'v1', 'secrets')!;
+const PVCS = findResource('', 'v1', 'persistentvolumeclaims')!;
+const PVS = findResource('', 'v1', 'persistentvolumes')!;
 const DEFAULT_MODE = 0o644;
 /** A token is requested again once 80% of its lifetime passed (upstream's token manager). */
 const TOKEN_REFRESH_FRACTION = 0.8;
@@ -88,6 +91,10 @@ export class VolumeManager {
         paths.set(v.name, v.hostPath.path);
         continue;
       }
+      if (v.persistentVolumeClaim) {
+        paths.set(v.name, await this.claimPath(pod, v.name, v.persistentVolumeClaim.claimName));
+        continue;
+      }
       const plugin =
         v.emptyDir ? 'empty-dir' : v.configMap ? 'configmap' : v.secret ? 'secret' : v.downwardAPI ? 'downward-api' : v.projected ? 'projected' : '';
       if (!plugin) {
@@ -106,6 +113,44 @@ export class VolumeManager {
       paths.set(v.name, dir);
     }
     this.mounted.set(uid, paths);
+  }
+
+  /**
+   * The host directory of a claim's volume (upstream's persistentVolumeClaim source resolved to its bound
+   * PersistentVolume): the claim must be Bound; hostPath and local volumes are directories on this node,
+   * created when missing. Their data outlives the pod (nothing under the pod's directory).
+   */
+  private async claimPath(pod: Pod, volume: string, claimName: string): Promise<string> {
+    const ns = pod.metadata?.namespace ?? '';
+    const fail = (msg: string) => new MountError(`MountVolume.SetUp failed for volume "${volume}" : ${msg}`);
+    let claim: PersistentVolumeClaim;
+    try {
+      claim = (await this.opts.client.resource(PVCS, ns).get(claimName)) as PersistentVolumeClaim;
+    } catch (err) {
+      throw fail(isNotFound(err) ? `persistentvolumeclaim "${claimName}" not found` : (err as Error).message);
+    }
+    // A pod already running keeps its volume (its paths stay); a new one does not start on a claim being deleted.
+    if (claim.metadata?.deletionTimestamp && !this.mounted.get(pod.metadata?.uid ?? '')?.has(volume)) {
+      throw new MountError(`error processing PVC ${ns}/${claimName}: can't start pod because PVC ${ns}/${claimName} is being deleted`);
+    }
+    const pvName = claim.spec?.volumeName;
+    if (claim.status?.phase !== 'Bound' || !pvName) throw new MountError(`error processing PVC ${ns}/${claimName}: PVC is not bound`);
+    let pv: PersistentVolume;
+    try {
+      pv = (await this.opts.client.resource(PVS).get(pvName)) as PersistentVolume;
+    } catch (err) {
+      throw fail(isNotFound(err) ? `persistentvolumes "${pvName}" not found` : (err as Error).message);
+    }
+    const ref = pv.spec?.claimRef;
+    if (ref?.uid && ref.uid !== claim.metadata?.uid) throw fail(`persistentvolume "${pvName}" is bound to another claim`);
+    const path = pv.spec?.hostPath?.path ?? pv.spec?.local?.path;
+    if (!path) throw fail(`persistentvolume "${pvName}": only hostPath and local volumes can be mounted by this kubelet`);
+    try {
+      await mkdir(path, { recursive: true, mode: 0o755 });
+    } catch (err) {
+      throw fail((err as Error).message);
+    }
+    return path;
   }
 
   /** Removes the pod's volume directories (a removed pod). */

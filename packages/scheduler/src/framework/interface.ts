@@ -45,7 +45,7 @@ export interface Plugin {
 
 /** A cluster change that may make a rejected pod schedulable. */
 export interface ClusterEvent {
-  resource: 'Node' | 'Pod' | 'AssignedPod' | 'Namespace' | '*';
+  resource: 'Node' | 'Pod' | 'AssignedPod' | 'Namespace' | 'PersistentVolumeClaim' | 'PersistentVolume' | 'StorageClass' | '*';
   action: 'Add' | 'Update' | 'Delete' | '*';
 }
 
@@ -90,6 +90,11 @@ export interface ScorePlugin extends Plugin {
   normalizeScore?(state: CycleState, pod: PodInfo, scores: number[], names: string[]): void;
 }
 
+/** Runs after a node was chosen and before the pod is bound to it (e.g. writing volume bindings). */
+export interface PreBindPlugin extends Plugin {
+  preBind(state: CycleState, pod: Pod, nodeName: string): Promise<Status>;
+}
+
 export interface BindPlugin extends Plugin {
   bind(pod: Pod, nodeName: string): Promise<Status>;
 }
@@ -108,6 +113,9 @@ export function isPreScore(p: Plugin): p is PreScorePlugin {
 }
 export function isScore(p: Plugin): p is ScorePlugin {
   return typeof (p as ScorePlugin).score === 'function';
+}
+export function isPreBind(p: Plugin): p is PreBindPlugin {
+  return typeof (p as PreBindPlugin).preBind === 'function';
 }
 export function isEnqueueExtensions(p: Plugin): p is EnqueueExtensions {
   return typeof (p as EnqueueExtensions).eventsToRegister === 'function';

@@ -7,6 +7,7 @@ import {
   isEnqueueExtensions,
   isFilter,
   isPostFilter,
+  isPreBind,
   isPreFilter,
   isPreScore,
   isScore,
@@ -15,11 +16,13 @@ import {
   type Plugin,
   type PostFilterPlugin,
   type PostFilterResult,
+  type PreBindPlugin,
   type PreFilterPlugin,
   type PreScorePlugin,
   type ScorePlugin,
   type Snapshot,
 } from './interface.js';
+import type { Pod } from 'kubernetes-types/core/v1';
 import type { NodeInfo, PodInfo } from './node-info.js';
 import { Code, Status } from './status.js';
 
@@ -75,6 +78,7 @@ export class Framework {
   readonly postFilters: PostFilterPlugin[];
   readonly preScore: PreScorePlugin[];
   readonly scores: ScoredPlugin[];
+  readonly preBind: PreBindPlugin[];
   private readonly events = new Map<string, ClusterEvent[]>();
   private readonly percentage: number;
   private readonly random: () => number;
@@ -86,6 +90,7 @@ export class Framework {
     this.filters = opts.plugins.filter(isFilter);
     this.postFilters = opts.plugins.filter(isPostFilter);
     this.preScore = opts.plugins.filter(isPreScore);
+    this.preBind = opts.plugins.filter(isPreBind);
     this.scores = opts.plugins.filter(isScore).map((plugin) => ({ plugin, weight: opts.weights?.[plugin.name] ?? 1 }));
     for (const p of opts.plugins) if (isEnqueueExtensions(p)) this.events.set(p.name, p.eventsToRegister());
     this.percentage = opts.percentageOfNodesToScore ?? 0;
@@ -135,6 +140,15 @@ export class Framework {
   }
   runRemovePod(state: CycleState, pod: PodInfo, other: PodInfo, node: NodeInfo, snapshot: Snapshot): void {
     for (const p of this.preFilter) if (!state.skipFilter.has(p.name)) p.removePod?.(state, pod, other, node, snapshot);
+  }
+
+  /** Runs PreBind plugins in order; the first non-success stops (upstream's RunPreBindPlugins). */
+  async runPreBind(state: CycleState, pod: Pod, nodeName: string): Promise<Status> {
+    for (const p of this.preBind) {
+      const s = await p.preBind(state, pod, nodeName);
+      if (!s.isSuccess()) return s.withPlugin(p.name);
+    }
+    return Status.success();
   }
 
   async runPostFilter(state: CycleState, pod: PodInfo, statuses: Map<string, Status>, snapshot: Snapshot): Promise<{ result?: PostFilterResult; status: Status }> {

@@ -12,9 +12,12 @@ import { NODE_RESOURCES_FIT, NodeResourcesFit, type NodeResourcesFitArgs } from 
 import { NODE_UNSCHEDULABLE, NodeUnschedulable } from './node-unschedulable.js';
 import { POD_TOPOLOGY_SPREAD, PodTopologySpread } from './pod-topology-spread.js';
 import { TAINT_TOLERATION, TaintToleration } from './taint-toleration.js';
+import { VOLUME_BINDING, VolumeBinding, type VolumeBindingHandle } from './volume-binding.js';
 
 export interface PluginHandle {
   preemption: () => PreemptionHandle;
+  /** PersistentVolume(Claim) and StorageClass caches and writes, once the informers exist. */
+  volumes?: () => VolumeBindingHandle | undefined;
 }
 
 export type PluginFactory = (args: unknown, handle: PluginHandle) => Plugin;
@@ -26,6 +29,7 @@ export const REGISTRY: Readonly<Record<string, PluginFactory>> = Object.freeze({
   [NODE_AFFINITY]: () => new NodeAffinity(),
   [NODE_PORTS]: () => new NodePorts(),
   [NODE_RESOURCES_FIT]: (args) => new NodeResourcesFit(args as NodeResourcesFitArgs),
+  [VOLUME_BINDING]: (_args, h) => new VolumeBinding(() => h.volumes?.()),
   [POD_TOPOLOGY_SPREAD]: () => new PodTopologySpread(),
   [INTER_POD_AFFINITY]: () => new InterPodAffinity(),
   [DEFAULT_PREEMPTION]: (_args, h) => new DefaultPreemption(h.preemption),
@@ -59,6 +63,7 @@ export function defaultProfile(schedulerName = 'default-scheduler'): Profile {
       { name: NODE_AFFINITY, weight: 2 },
       { name: NODE_PORTS },
       { name: NODE_RESOURCES_FIT, weight: 1 },
+      { name: VOLUME_BINDING },
       { name: POD_TOPOLOGY_SPREAD, weight: 2 },
       { name: INTER_POD_AFFINITY, weight: 2 },
       { name: DEFAULT_PREEMPTION },
