@@ -101,7 +101,7 @@ const pathOf = (body: string) => /^real path=(\S*)$/m.exec(body)?.[1] ?? '';
 describe.skipIf(!isRoot)('Ingress through the built-in ingress controller on a two-node lab', () => {
   beforeAll(async () => {
     const began = Date.now();
-    lab = await startLab({ prefix: `ing${process.pid % 1000}-`, indexBase: 40, clusterCIDR: '10.244.16.0/21', nodes: 2, clusterDNS: false });
+    lab = await startLab({ prefix: `ing${process.pid % 1000}-`, indexBase: 40, clusterCIDR: '10.244.16.0/21', nodes: 2, clusterDNS: false, ingress: true });
     timings['hack/lab up --nodes 2 (with the ingress controller)'] = Date.now() - began;
     const applied = await lab.k(['apply', '-f', '-'], `${backend('alpha')}---${backend('beta')}---${INGRESS}`);
     expect(applied.stderr).toBe('');
