@@ -161,8 +161,8 @@ describe.skipIf(!isRoot)('Ingress through the built-in ingress controller on a t
       return r.stdout.includes(`${n1},${n2}`) ? r.stdout : undefined;
     }, 60_000);
     expect(out).toMatch(/^NAME\s+CLASS\s+HOSTS\s+ADDRESS\s+PORTS\s+AGE$/m);
-    // CLASS: <none> as created (kubelab has no DefaultIngressClass admission plugin yet; upstream's would write kubelab).
-    expect(out).toMatch(new RegExp(`^web\\s+(?:<none>|kubelab)\\s+beta\\.example\\s+${n1!.replaceAll('.', '\\.')},${n2!.replaceAll('.', '\\.')}\\s+80\\s+\\S+$`, 'm'));
+    // CLASS: created without one, the Ingress got the default IngressClass from the DefaultIngressClass admission.
+    expect(out).toMatch(new RegExp(`^web\\s+kubelab\\s+beta\\.example\\s+${n1!.replaceAll('.', '\\.')},${n2!.replaceAll('.', '\\.')}\\s+80\\s+\\S+$`, 'm'));
   });
 
   it('answers HTTPS on 443 with the certificate of a kubectl create secret tls Secret, chosen by SNI', async () => {

@@ -12,6 +12,7 @@ import { PriorityAdmission } from './priority.js';
 import { DefaultTolerationSeconds } from './default-toleration-seconds.js';
 import { ResourceQuotaAdmission } from './resource-quota.js';
 import { DefaultStorageClass } from './default-storage-class.js';
+import { DefaultIngressClass } from './default-ingress-class.js';
 import { StorageObjectInUseProtection } from './storage-object-in-use-protection.js';
 import { getOrUndefined, listCached } from './util.js';
 
@@ -59,11 +60,12 @@ const PLUGINS: [string, (deps: ServerDeps) => AdmissionPlugin][] = [
   ['DefaultTolerationSeconds', () => new DefaultTolerationSeconds()],
   ['DefaultStorageClass', (d) => new DefaultStorageClass(() => listCached(d.registry.store('storage.k8s.io', 'v1', 'storageclasses'), ''))],
   ['StorageObjectInUseProtection', () => new StorageObjectInUseProtection()],
+  ['DefaultIngressClass', (d) => new DefaultIngressClass(() => listCached(d.registry.store('networking.k8s.io', 'v1', 'ingressclasses'), ''))],
   ['ResourceQuota', resourceQuota],
 ];
 
 /** Upstream's default-on set, of the plugins implemented here (NodeRestriction is opt-in, as upstream). */
-const DEFAULT_ON = ['NamespaceLifecycle', 'LimitRanger', 'ServiceAccount', 'PodSecurity', 'Priority', 'DefaultTolerationSeconds', 'DefaultStorageClass', 'StorageObjectInUseProtection', 'ResourceQuota'];
+const DEFAULT_ON = ['NamespaceLifecycle', 'LimitRanger', 'ServiceAccount', 'PodSecurity', 'Priority', 'DefaultTolerationSeconds', 'DefaultStorageClass', 'StorageObjectInUseProtection', 'DefaultIngressClass', 'ResourceQuota'];
 
 export const ADMISSION_PLUGIN_ORDER: readonly string[] = PLUGINS.map(([n]) => n);
 export const DEFAULT_ON_ADMISSION_PLUGINS: readonly string[] = DEFAULT_ON;
