@@ -1,6 +1,8 @@
 // The compose lab end to end (upstream: kind's and kubeadm's HA smoke tests): `hack/compose up` builds what is missing and
-// starts etcd x3, two apiservers, schedulers and controller-managers x2 and the registry; the host's kubectl works through
-// .kubelab/compose/kubeconfig; the lab survives losing one etcd member and one apiserver; `down` leaves nothing behind.
+// starts etcd x3, two apiservers, schedulers and controller-managers x2, the registry and 3 nodes joining with a
+// bootstrap token; the host's kubectl works through .kubelab/compose/kubeconfig; pods run on the nodes, reach a Service
+// on another node by its DNS name; `--scale node=4` adds a Ready node; a stopped node goes NotReady and its pods move;
+// the lab survives losing one etcd member and one apiserver; `down` leaves nothing behind.
 // Run with `npm run test:compose` (needs root: it starts dockerd when none answers).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -112,25 +114,161 @@ describe('hack/compose', () => {
     expect((await json(['get', 'namespace', 'kube-system'])).metadata.uid).toBe(uid);
   });
 
-  const webPods = async (n: number) => {
+  it('joins 3 nodes named after their containers, Ready, each with its own pod CIDR from 10.245.0.0/16', async () => {
+    const nodes = (await json(['get', 'nodes'])).items;
+    expect(nodes.map((n: { metadata: { name: string } }) => n.metadata.name).sort()).toEqual(['kubelab-node-1', 'kubelab-node-2', 'kubelab-node-3']);
+    const cidrs = new Set<string>();
+    for (const n of nodes) {
+      expect(n.status.conditions.find((c: { type: string }) => c.type === 'Ready').status, n.metadata.name).toBe('True');
+      expect(n.spec.podCIDR).toMatch(/^10\.245\.\d+\.0\/24$/);
+      cidrs.add(n.spec.podCIDR);
+      expect(n.status.nodeInfo.containerRuntimeVersion).toMatch(/^containerd:\/\//);
+    }
+    expect(cidrs.size).toBe(3);
+    // The kubelets joined with the bootstrap token: their CSRs were approved and issued.
+    const csrs = (await json(['get', 'csr'])).items.filter((c: { spec: { username: string } }) => c.spec.username.startsWith('system:bootstrap:'));
+    expect(csrs.length).toBeGreaterThanOrEqual(3);
+    const cm = (await json(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-dns'])).items;
+    expect(cm.filter((p: { status: { phase: string } }) => p.status.phase === 'Running').length).toBe(2);
+  });
+
+  const webPods = async (n: number, phase?: string) => {
     const list = await json(['get', 'pods', '-l', 'app=web']);
-    return list.items.length === n ? list.items : undefined;
+    const items = phase ? list.items.filter((p: { status: { phase: string } }) => p.status.phase === phase) : list.items;
+    return list.items.length === n && items.length === n ? items : undefined;
   };
 
-  it('runs a Deployment to Pending pods (no nodes yet)', async () => {
-    const created = await k(['create', 'deployment', 'web', '--image=registry:5000/nginx:1.25', '--replicas=2']);
-    expect(created.code, created.stderr).toBe(0);
-    for (const p of await until('2 web pods', () => webPods(2))) expect(p.status.phase).toBe('Pending');
+  it('runs a Deployment of 3 nginx replicas spread over the 3 nodes, the images pulled from the lab registry', async () => {
+    const manifest = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 3
+  selector:
+    matchLabels: { app: web }
+  template:
+    metadata:
+      labels: { app: web }
+    spec:
+      topologySpreadConstraints:
+      - maxSkew: 1
+        topologyKey: kubernetes.io/hostname
+        whenUnsatisfiable: DoNotSchedule
+        labelSelector:
+          matchLabels: { app: web }
+      containers:
+      - name: nginx
+        image: nginx:1.25
+        ports:
+        - containerPort: 80
+`;
+    const applied = await k(['apply', '-f', '-'], manifest);
+    expect(applied.code, applied.stderr).toBe(0);
+    const pods = await until('3 Running web pods', () => webPods(3, 'Running'), 120_000);
+    expect(new Set(pods.map((p: { spec: { nodeName: string } }) => p.spec.nodeName)).size).toBe(3);
+    for (const p of pods) expect(p.status.podIP).toMatch(/^10\.245\./);
   });
+
+  it('reaches a Service on another node by its DNS name from a pod', async () => {
+    const remote = await k(['run', 'remote', '--image=nginx', '--overrides={"spec":{"nodeName":"kubelab-node-1"}}']);
+    expect(remote.code, remote.stderr).toBe(0);
+    const exposed = await k(['expose', 'pod', 'remote', '--port=80']);
+    expect(exposed.code, exposed.stderr).toBe(0);
+    const client = await k(['run', 'client', '--image=busybox', '--overrides={"spec":{"nodeName":"kubelab-node-3"}}', '--', 'sleep', '3600']);
+    expect(client.code, client.stderr).toBe(0);
+    await until('remote and client Running', async () => {
+      const phases = await Promise.all(['remote', 'client'].map(async (p) => (await json(['get', 'pod', p])).status.phase));
+      return phases.every((p) => p === 'Running') ? true : undefined;
+    }, 120_000);
+    const lookup = await until('nslookup remote.default', async () => {
+      const r = await k(['exec', 'client', '--', 'nslookup', 'remote.default.svc.cluster.local']);
+      return r.code === 0 ? r.stdout : undefined;
+    });
+    const clusterIP = (await json(['get', 'service', 'remote'])).spec.clusterIP;
+    expect(lookup).toContain(clusterIP);
+    // By the short name through the pod's search path, to the pod on kubelab-node-1 from kubelab-node-3.
+    const page = await k(['exec', 'client', '--', 'sh', '-c', 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 5 remote 80']);
+    expect(page.code, page.stderr).toBe(0);
+    expect(page.stdout).toContain('Welcome to nginx!');
+    const logs = await k(['logs', 'remote']);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/10\.245\.\d+\.\d+/);
+  });
+
+  it('adds a fourth node with docker-compose up -d --scale node=4', async () => {
+    const scaled = await compose(['up', '-d', '--no-recreate', '--scale', 'node=4']);
+    expect(scaled.code, scaled.output).toBe(0);
+    const node = await until('kubelab-node-4 Ready', async () => {
+      const r = await k(['get', 'node', 'kubelab-node-4', '-o', 'json']);
+      if (r.code !== 0) return undefined;
+      const n = JSON.parse(r.stdout);
+      return n.status.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status === 'True' ? n : undefined;
+    }, 120_000);
+    expect(node.spec.podCIDR).toMatch(/^10\.245\./);
+    timings.push(`scale to 4 nodes ${(scaled.seconds).toFixed(1)}s + Ready`);
+  });
+
+  it('marks a stopped node container NotReady and moves its pods to the other nodes', async () => {
+    // The pod goes to kubelab-node-4 (the others cordoned), and tolerates the node's loss for 5 s only (default 300 s).
+    for (const n of [1, 2, 3]) expect((await k(['cordon', `kubelab-node-${n}`])).code).toBe(0);
+    const manifest = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: mover
+spec:
+  replicas: 1
+  selector:
+    matchLabels: { app: mover }
+  template:
+    metadata:
+      labels: { app: mover }
+    spec:
+      tolerations:
+      - { key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute, tolerationSeconds: 5 }
+      - { key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 5 }
+      containers:
+      - name: web
+        image: nginx
+`;
+    const applied = await k(['apply', '-f', '-'], manifest);
+    expect(applied.code, applied.stderr).toBe(0);
+    const movers = async (node?: string) => {
+      const items = (await json(['get', 'pods', '-l', 'app=mover'])).items as { spec: { nodeName?: string }; status: { phase: string } }[];
+      const running = items.filter((p) => p.status.phase === 'Running' && (!node || p.spec.nodeName === node));
+      return running.length > 0 ? running : undefined;
+    };
+    await until('the mover pod Running on kubelab-node-4', () => movers('kubelab-node-4'), 90_000);
+    for (const n of [1, 2, 3]) expect((await k(['uncordon', `kubelab-node-${n}`])).code).toBe(0);
+    const stop = await run('docker', ['stop', 'kubelab_node_4']);
+    expect(stop.code, stop.output).toBe(0);
+    await until('kubelab-node-4 NotReady', async () => {
+      const n = await json(['get', 'node', 'kubelab-node-4']);
+      const ready = n.status.conditions.find((c: { type: string }) => c.type === 'Ready');
+      return ready.status !== 'True' ? ready : undefined;
+    }, 120_000);
+    const moved = await until('the mover pod Running on another node', async () => {
+      const running = await movers();
+      return running?.find((p) => p.spec.nodeName !== 'kubelab-node-4');
+    }, 120_000);
+    expect(['kubelab-node-1', 'kubelab-node-2', 'kubelab-node-3']).toContain(moved.spec.nodeName);
+    // Started again, the node comes back Ready with the credentials it got when it joined.
+    const start = await run('docker', ['start', 'kubelab_node_4']);
+    expect(start.code, start.output).toBe(0);
+    await until('kubelab-node-4 Ready again', async () => {
+      const n = await json(['get', 'node', 'kubelab-node-4']);
+      return n.status.conditions.find((c: { type: string }) => c.type === 'Ready').status === 'True' ? true : undefined;
+    }, 120_000);
+  }, 360_000);
 
   it('keeps working with one apiserver stopped: the controllers reach the other through the kube-apiserver alias', async () => {
     const stop = await compose(['stop', 'apiserver-2']);
     expect(stop.code, stop.output).toBe(0);
     const r = await k(['get', '--raw', '/readyz']);
     expect(r.code, r.stderr).toBe(0);
-    const scaled = await k(['scale', 'deployment', 'web', '--replicas=3']);
+    const scaled = await k(['scale', 'deployment', 'web', '--replicas=4']);
     expect(scaled.code, scaled.stderr).toBe(0);
-    await until('3 web pods without apiserver-2', () => webPods(3), 90_000);
+    await until('4 Running web pods without apiserver-2', () => webPods(4, 'Running'), 120_000);
   });
 
   it('keeps working with one etcd member stopped (a quorum of 2 of 3 remains)', async () => {
@@ -143,9 +281,9 @@ describe('hack/compose', () => {
       const got = await k(['get', 'deployment', 'web', '-o', 'name']);
       expect(got.code, got.stderr).toBe(0);
     }
-    const scaled = await k(['scale', 'deployment', 'web', '--replicas=4']);
+    const scaled = await k(['scale', 'deployment', 'web', '--replicas=2']);
     expect(scaled.code, scaled.stderr).toBe(0);
-    await until('4 web pods without etcd-3', () => webPods(4), 90_000);
+    await until('2 web pods without etcd-3', () => webPods(2), 120_000);
     const cs = await json(['get', 'componentstatuses']);
     const health = Object.fromEntries(cs.items.map((c: { metadata: { name: string }; conditions: { status: string }[] }) => [c.metadata.name, c.conditions[0].status]));
     expect(health).toMatchObject({ 'etcd-0': 'True', 'etcd-1': 'True', 'etcd-2': 'False' });
@@ -153,14 +291,18 @@ describe('hack/compose', () => {
 });
 
 describe('hack/compose down', () => {
-  it('removes the containers, volumes and network, and a second down is a no-op', async () => {
+  it('removes the containers, volumes, network and the cgroups of the nodes, and a second down is a no-op', async () => {
+    const ids = await run('docker', ['ps', '-aq', '--no-trunc', '--filter', 'label=com.docker.compose.project=kubelab', '--filter', 'label=com.docker.compose.service=node']);
+    const nodeIds = ids.output.trim().split('\n').filter(Boolean);
+    expect(nodeIds.length).toBe(4);
     const down = await run('hack/compose', ['down']);
     expect(down.code, down.output).toBe(0);
     downDone = true;
     timings.push(`down ${down.seconds.toFixed(1)}s`);
     expect(existsSync(kubeconfig)).toBe(false);
     // Checked without the engine (down stops the dockerd up started): no volume directory, no bridge on the lab's subnet.
-    for (const v of ['pki', 'etcd-1', 'etcd-2', 'etcd-3', 'registry']) expect(existsSync(`/var/lib/docker/volumes/kubelab_${v}`), v).toBe(false);
+    for (const v of ['pki', 'etcd-1', 'etcd-2', 'etcd-3', 'registry', 'join']) expect(existsSync(`/var/lib/docker/volumes/kubelab_${v}`), v).toBe(false);
+    for (const id of nodeIds) expect(existsSync(`/sys/fs/cgroup/memory/docker/${id}`), `cgroup of node ${id}`).toBe(false);
     const addrs = await run('ip', ['-o', '-4', 'addr', 'show']);
     expect(addrs.output).not.toContain('172.28.0.1/24');
     const ps = await run('docker', ['ps', '-a', '--filter', 'label=com.docker.compose.project=kubelab', '--format', '{{.Names}}']);

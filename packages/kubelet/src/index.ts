@@ -3,3 +3,4 @@ export * from './cri/runtime-service.js';
 export * from './cri/remote.js';
 export { completeConfig, configFromFlags, FLAGS, parseLabels, parseTaint, type KubeletConfig } from './config.js';
 export * from './kubelet.js';
+export { createBootstrapToken } from './certificate/bootstrap-token.js';
