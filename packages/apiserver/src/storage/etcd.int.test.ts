@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startEtcd, type EtcdInstance } from '../../../../test/fixtures/etcd.js';
 import { freePort } from '../../../../test/fixtures/ports.js';
@@ -37,6 +38,29 @@ describe('EtcdStorage with several members', () => {
       expect((await s.get(`/registry/pods/default/p${i}`)).metadata.name).toBe(`p${i}`);
     }
     expect((await s.list('/registry/pods/')).items).toHaveLength(20);
+  });
+
+  it('skips a member that accepts connections but never answers (a host gone silent) instead of failing calls', async () => {
+    // A TCP listener that never speaks HTTP/2: gRPC calls to it wait for a connection until their deadline.
+    const sockets: Socket[] = [];
+    const silent = createServer((sock) => sockets.push(sock));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const s = new EtcdStorage({
+        endpoints: [`http://127.0.0.1:${(silent.address() as AddressInfo).port}`, etcd.endpoint],
+        prefix: `/t${++seq}`,
+        requestTimeoutMs: 1000,
+      });
+      storages.push(s);
+      for (let i = 0; i < 20; i++) {
+        await s.create(`/registry/pods/default/p${i}`, pod(`p${i}`));
+        expect((await s.get(`/registry/pods/default/p${i}`)).metadata.name).toBe(`p${i}`);
+      }
+      expect((await s.list('/registry/pods/')).items).toHaveLength(20);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      silent.close();
+    }
   });
 });
 

@@ -148,9 +148,47 @@ function failover(members: number): Policy {
   } as unknown as Policy;
 }
 
-/** gRPC could not connect to the member: the request was not sent. */
+/**
+ * gRPC could not connect to the member: the request was not sent. A member that stopped answering (its host gone,
+ * packets dropped) shows as a call that timed out or was closed while still waiting for a connection to pick.
+ */
 function neverSent(err: unknown): boolean {
-  return /No connection established|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ENOTFOUND/.test(errorMessage(err));
+  return /No connection established|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ENOTFOUND|Waiting for LB pick|Channel closed before call started|BrokenCircuitError|member skipped/.test(
+    errorMessage(err),
+  );
+}
+
+const SKIP_MEMBER_MS = 5_000;
+const SKIP_MEMBER_MAX_MS = 30_000;
+
+/**
+ * Per member, with several: after a call that could not reach it, the member is skipped (the pool moves on to the
+ * next without calling) for 5 s, doubling to 30 s while it stays unreachable; then one call tries it again. Without
+ * this every call would wait out its deadline on a member that went away before failing over.
+ */
+function memberBreaker(members: number): () => Policy {
+  if (members < 2) return () => passthrough;
+  return () => {
+    let skipUntil = 0;
+    let failures = 0;
+    return {
+      execute: async <T>(fn: (ctx: { signal: AbortSignal }) => PromiseLike<T> | T): Promise<T> => {
+        if (Date.now() < skipUntil) {
+          const err = new Error('etcd member skipped: unreachable at its last try');
+          err.name = 'BrokenCircuitError';
+          throw err;
+        }
+        try {
+          const out = await fn({ signal: new AbortController().signal });
+          failures = 0;
+          return out;
+        } catch (err) {
+          if (neverSent(err)) skipUntil = Date.now() + Math.min(SKIP_MEMBER_MAX_MS, SKIP_MEMBER_MS * 2 ** failures++);
+          throw err;
+        }
+      },
+    } as unknown as Policy;
+  };
 }
 
 function errorMessage(err: unknown): string {
@@ -227,7 +265,7 @@ export class EtcdStorage implements Storage {
         'grpc.max_reconnect_backoff_ms': 2_000,
         ...user.grpcOptions,
       },
-      faultHandling: { host: () => passthrough, global: failover(opts.endpoints.length), ...user.faultHandling },
+      faultHandling: { host: memberBreaker(opts.endpoints.length), global: failover(opts.endpoints.length), ...user.faultHandling },
       defaultCallOptions: user.defaultCallOptions ?? ((ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout })),
     });
   }
