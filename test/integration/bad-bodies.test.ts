@@ -69,9 +69,10 @@ function badBodies(info: ResourceInfo): BadBody[] {
   ];
   const spec = root.property('spec');
   if (spec) {
-    const type = spec.type.name.slice(spec.type.name.lastIndexOf('.') + 1);
-    out.push({ what: 'spec a string', body: (n) => ({ ...meta(n, {}), spec: 'x' }), error: new RegExp(`^json: cannot unmarshal string into Go struct field ${kind}\\.spec of type v1\\.${type}$`) });
-    out.push({ what: 'spec an array', body: (n) => ({ ...meta(n, {}), spec: [] }), error: new RegExp(`^json: cannot unmarshal array into Go struct field ${kind}\\.spec of type v1\\.${type}$`) });
+    // Go's type name: the spec's package version and struct, e.g. v2.HorizontalPodAutoscalerSpec.
+    const type = spec.type.name.split('.').slice(-2).join('\\.');
+    out.push({ what: 'spec a string', body: (n) => ({ ...meta(n, {}), spec: 'x' }), error: new RegExp(`^json: cannot unmarshal string into Go struct field ${kind}\\.spec of type ${type}$`) });
+    out.push({ what: 'spec an array', body: (n) => ({ ...meta(n, {}), spec: [] }), error: new RegExp(`^json: cannot unmarshal array into Go struct field ${kind}\\.spec of type ${type}$`) });
   }
   const int32 = int32Path(root);
   if (int32) {
@@ -99,7 +100,7 @@ describe('ill-typed bodies are 400 BadRequest and store nothing, for every kind'
   });
 
   for (const info of writable) {
-    it(`${info.resource}${info.group ? `.${info.group}` : ''}: POST and PUT`, async () => {
+    it(`${info.resource} (${apiVersionOf(info)}): POST and PUT`, async () => {
       const version = info.version;
       for (const [i, bad] of badBodies(info).entries()) {
         const name = `bad-${i}`;
