@@ -30,6 +30,10 @@ export function compileSelectors(info: ResourceInfo, labelSelector?: string, fie
     if (fields.empty()) fields = undefined;
   }
   if (!labels && !fields) return undefined;
-  return (obj: KubeObject) =>
+  const predicate: Predicate = (obj: KubeObject) =>
     (!labels || labels.matches(obj.metadata?.labels)) && (!fields || fields.matches(fieldsOf(info.resource, info.group, obj)));
+  // The watch cache indexes watchers by an exactly required field (pods: spec.nodeName).
+  const selector = fields;
+  if (selector) predicate.requiresExactMatch = (field) => selector.requiresExactMatch(field);
+  return predicate;
 }

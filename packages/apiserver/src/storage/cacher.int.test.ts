@@ -1,10 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { KubeObject, WatchEvent } from '@kubelab/api';
+import { findResource, type KubeObject, type WatchEvent } from '@kubelab/api';
+import { compileSelectors } from '../registry/selectors.js';
 import { startEtcd, type EtcdInstance } from '../../../../test/fixtures/etcd.js';
 import { Cacher, type CacherOptions } from './cacher.js';
 import { EtcdStorage } from './etcd.js';
 import { createStorage } from './index.js';
-import { StorageError } from './interface.js';
+import { StorageError, type Predicate } from './interface.js';
 import { nextEvents } from '../../../../test/fixtures/storage-contract.js';
 
 let etcd: EtcdInstance;
@@ -261,13 +262,84 @@ describe('Cacher watch', () => {
     await consuming;
     expect(fastEvents).toHaveLength(10);
     await vi.waitFor(() => expect(cacher.watcherCount).toBe(0));
-    // the slow watcher gets what was queued, then its stream ends (its client re-watches)
+    // the slow watcher's stream ends and what it had queued is dropped (as upstream; its client re-watches)
     const slowEvents = await nextEvents(slow, 20, 1000);
-    expect(slowEvents.length).toBe(10);
+    expect(slowEvents).toEqual([]);
     const later = await cacher.watch(PODS);
     await cacher.create('/registry/pods/default/late', pod('late'));
     expect((await nextEvents(later, 1))[0]!.object.metadata.name).toBe('late');
     later.stop();
+  });
+});
+
+describe('Cacher indexed triggers (watchers by spec.nodeName)', () => {
+  const podsInfo = findResource('', 'v1', 'pods')!;
+  /** The registry's predicate for a kubelet's watch, counting how often the cache tests it. */
+  function nodeSelector(node: string, calls: { n: number }): Predicate {
+    const compiled = compileSelectors(podsInfo, undefined, `spec.nodeName=${node}`)!;
+    const counted: Predicate = (obj) => {
+      calls.n++;
+      return compiled(obj);
+    };
+    counted.requiresExactMatch = compiled.requiresExactMatch;
+    return counted;
+  }
+  const onNode = (name: string, nodeName: string) => pod(name, { spec: { nodeName, containers: [] } });
+
+  it('delivers each pod only to its node’s watcher, testing only that watcher’s predicate', async () => {
+    const { cacher } = await newCacher();
+    const calls = { n: 0 };
+    const nodes = Array.from({ length: 50 }, (_, i) => `node-${i}`);
+    const watchers = await Promise.all(nodes.map((n) => cacher.watch(PODS, { predicate: nodeSelector(n, calls) })));
+    const everything = await cacher.watch(PODS);
+    const created: KubeObject[] = [];
+    for (const i of [3, 17, 3, 49]) created.push(await cacher.create(`/registry/pods/default/p${created.length}`, onNode(`p${created.length}`, `node-${i}`)));
+    const all = await nextEvents(everything, 4);
+    expect(all.map((e) => e.object.metadata.name)).toEqual(['p0', 'p1', 'p2', 'p3']);
+    // four events, one node watcher each: four predicate tests, not 4 x 50
+    expect(calls.n).toBe(4);
+    expect((await nextEvents(watchers[3]!, 2)).map((e) => [e.type, e.object.metadata.name])).toEqual([
+      ['ADDED', 'p0'],
+      ['ADDED', 'p2'],
+    ]);
+    expect((await nextEvents(watchers[17]!, 1)).map((e) => e.object.metadata.name)).toEqual(['p1']);
+    expect((await nextEvents(watchers[49]!, 1)).map((e) => e.object.metadata.name)).toEqual(['p3']);
+    // nothing else reached any other watcher: a later event to node-0 is its first
+    await cacher.create('/registry/pods/default/last', onNode('last', 'node-0'));
+    expect((await nextEvents(watchers[0]!, 1))[0]!.object.metadata.name).toBe('last');
+    for (const i of [1, 2, 16, 48]) {
+      const w = watchers[i]!;
+      const it = w[Symbol.asyncIterator]();
+      w.stop();
+      expect(await it.next()).toEqual({ value: undefined, done: true });
+    }
+    everything.stop();
+    for (const w of watchers) w.stop();
+    expect(cacher.watcherCount).toBe(0);
+  });
+
+  it('tells the old node’s watcher DELETED and the new one ADDED when a pod moves, and the node’s watcher of a binding ADDED', async () => {
+    const { cacher } = await newCacher();
+    const calls = { n: 0 };
+    const a = await cacher.watch(PODS, { predicate: nodeSelector('node-a', calls) });
+    const b = await cacher.watch(PODS, { predicate: nodeSelector('node-b', calls) });
+    // created unscheduled, then bound to node-a (as the scheduler's binding does)
+    await cacher.create('/registry/pods/default/p', pod('p', { spec: { containers: [] } }));
+    const bound = await cacher.guaranteedUpdate('/registry/pods/default/p', (c) => ({ ...c!, spec: { ...c!.spec, nodeName: 'node-a' } }));
+    const [added] = await nextEvents(a, 1);
+    expect(added).toMatchObject({ type: 'ADDED', object: { metadata: { resourceVersion: bound.metadata.resourceVersion }, spec: { nodeName: 'node-a' } } });
+    // moved (storage does not hold spec.nodeName immutable; the registry does)
+    const moved = await cacher.guaranteedUpdate('/registry/pods/default/p', (c) => ({ ...c!, spec: { ...c!.spec, nodeName: 'node-b' } }));
+    const [gone] = await nextEvents(a, 1);
+    // as upstream: the previous state, at the event's resourceVersion
+    expect(gone).toMatchObject({ type: 'DELETED', object: { spec: { nodeName: 'node-a' }, metadata: { resourceVersion: moved.metadata.resourceVersion } } });
+    const [arrived] = await nextEvents(b, 1);
+    expect(arrived).toMatchObject({ type: 'ADDED', object: { spec: { nodeName: 'node-b' }, metadata: { resourceVersion: moved.metadata.resourceVersion } } });
+    const deleted = await cacher.delete('/registry/pods/default/p');
+    const [last] = await nextEvents(b, 1);
+    expect(last).toMatchObject({ type: 'DELETED', object: { metadata: { resourceVersion: deleted.metadata.resourceVersion } } });
+    a.stop();
+    b.stop();
   });
 });
 

@@ -20,6 +20,7 @@ import {
 } from './interface.js';
 import { toWatchEvent, type EtcdStorage, type RawWatch, type RawWatchEvent } from './etcd.js';
 import { WatchQueue } from './watch-queue.js';
+import { IndexedWatchers, indexedTriggerFor, type IndexedTrigger } from './watchers.js';
 import {
   INITIAL_EVENTS_END_ANNOTATION,
   decodeContinue,
@@ -52,6 +53,11 @@ export interface CacherOptions {
   minBackoffMs?: number;
   maxBackoffMs?: number;
   logger?: StorageLogger;
+  /**
+   * The field watchers are indexed by (upstream's indexed trigger); default: the built-in resource's
+   * own (pods: spec.nodeName), null for none.
+   */
+  indexedTrigger?: IndexedTrigger | null;
 }
 
 type CachedEvent = RawWatchEvent;
@@ -84,7 +90,7 @@ class CacheWatcher {
     if (ev.revision <= this.fromRev || !this.matchesKey(ev.key)) return;
     const out = toWatchEvent(ev, this.predicate);
     if (!out) return;
-    if (!this.queue.push({ type: out.type, object: out.object }, { force: true })) return;
+    if (!this.queue.push(out, { force: true })) return;
     this.fromRev = ev.revision;
     this.checkBacklog();
   }
@@ -135,7 +141,7 @@ export class Cacher implements Storage {
   private revision = 0;
   /** A later revision the cached state was proven equal to (0 when none). */
   private verifiedRev = 0;
-  private readonly watchers = new Set<CacheWatcher>();
+  private readonly watchers: IndexedWatchers<CacheWatcher>;
   private revisionWaiters: Array<() => void> = [];
 
   private startPromise: Promise<void> | undefined;
@@ -162,6 +168,7 @@ export class Cacher implements Storage {
     this.minBackoffMs = opts.minBackoffMs ?? 100;
     this.maxBackoffMs = opts.maxBackoffMs ?? 2000;
     this.logger = opts.logger ?? noopLogger;
+    this.watchers = new IndexedWatchers(opts.indexedTrigger === undefined ? indexedTriggerFor(opts.resourcePrefix) : (opts.indexedTrigger ?? undefined));
   }
 
   /** Starts the list+watch loop (idempotent); resolves once the cache is initialized. */
@@ -305,7 +312,7 @@ export class Cacher implements Storage {
       }
     }
     this.revision = ev.revision;
-    for (const w of this.watchers) w.deliver(ev);
+    this.watchers.forEvent(ev.object, ev.prevObject, (w) => w.deliver(ev));
     this.notifyRevision();
   }
 
@@ -606,7 +613,7 @@ export class Cacher implements Storage {
       for (let i = this.head; i < this.events.length; i++) watcher.deliver(this.events[i]!);
     }
     watcher.allowance = queue.length;
-    if (!queue.ended) this.watchers.add(watcher);
+    if (!queue.ended) this.watchers.add(watcher, opts.predicate);
     return queue;
   }
 

@@ -32,7 +32,14 @@ export interface Preconditions {
 }
 
 /** A filter applied inside storage (label + field selectors compiled by the registry). */
-export type Predicate = (obj: KubeObject) => boolean;
+export interface Predicate {
+  (obj: KubeObject): boolean;
+  /**
+   * The value the predicate's field selector requires field to equal, if it has such a term (upstream's
+   * fields.Selector.RequiresExactMatch): the watch cache indexes watchers by it (indexed triggers).
+   */
+  requiresExactMatch?: (field: string) => string | undefined;
+}
 
 export interface ListOptions {
   /**

@@ -77,8 +77,15 @@ export class WatchQueue implements Watcher {
     this.finish('ended');
   }
 
-  /** Producer side: ends the watch as too slow; what is buffered is still delivered. */
+  /**
+   * Producer side: ends the watch as too slow. As upstream terminates a watcher whose buffer is full,
+   * the events it still holds are dropped (their memory goes now, not when a stalled client reads
+   * again): the consumer's stream ends once the event in hand is written, and its client re-watches
+   * from the last resourceVersion it received.
+   */
   overflow(): void {
+    this.buffer.length = 0;
+    this.head = 0;
     this.finish('overflow');
   }
 
