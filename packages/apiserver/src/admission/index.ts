@@ -14,7 +14,7 @@ import { ResourceQuotaAdmission } from './resource-quota.js';
 import { DefaultStorageClass } from './default-storage-class.js';
 import { DefaultIngressClass } from './default-ingress-class.js';
 import { StorageObjectInUseProtection } from './storage-object-in-use-protection.js';
-import { getOrUndefined, listCached } from './util.js';
+import { CoalescedReads, getCachedOrLive, getOrUndefined, listCached } from './util.js';
 
 export { addWarning, type AdmissionAttributes, type AdmissionPlugin, AdmissionChain } from './admission.js';
 
@@ -26,9 +26,11 @@ function storeOf(deps: ServerDeps, group: string, resource: string): Store | und
 
 function resourceQuota(d: ServerDeps): ResourceQuotaAdmission {
   const quotas = d.registry.store('', 'v1', 'resourcequotas');
+  // A consistent read (the resourceVersion read here guards the status write), shared by the creates of a
+  // namespace that ask at the same time: each still gets a read that started after it asked.
+  const quotaReads = new CoalescedReads(async (ns: string) => (await quotas.list(ns)).items);
   return new ResourceQuotaAdmission({
-    // Read from etcd: the resourceVersion read here guards the status write.
-    listQuotas: async (ns) => (await quotas.list(ns)).items,
+    listQuotas: (ns) => quotaReads.read(ns),
     listObjects: async (group, resource, ns) => {
       const s = storeOf(d, group, resource);
       return s ? listCached(s, ns) : undefined;
@@ -53,7 +55,7 @@ function resourceQuota(d: ServerDeps): ResourceQuotaAdmission {
 const PLUGINS: [string, (deps: ServerDeps) => AdmissionPlugin][] = [
   ['NamespaceLifecycle', (d) => new NamespaceLifecycle(d.getNamespace)],
   ['LimitRanger', (d) => new LimitRanger({ listLimitRanges: (ns) => listCached(d.registry.store('', 'v1', 'limitranges'), ns) })],
-  ['ServiceAccount', (d) => new ServiceAccountAdmission((ns, name) => getOrUndefined(d.registry.store('', 'v1', 'serviceaccounts'), ns, name))],
+  ['ServiceAccount', (d) => new ServiceAccountAdmission((ns, name) => getCachedOrLive(d.registry.store('', 'v1', 'serviceaccounts'), ns, name))],
   ['NodeRestriction', (d) => new NodeRestriction((name) => getOrUndefined(d.registry.store('', 'v1', 'nodes'), '', name))],
   ['PodSecurity', (d) => new PodSecurity({ getNamespace: d.getNamespace, listPods: (ns) => listCached(d.registry.store('', 'v1', 'pods'), ns) })],
   ['Priority', (d) => new PriorityAdmission({ listPriorityClasses: () => listCached(d.registry.store('scheduling.k8s.io', 'v1', 'priorityclasses'), '') })],

@@ -27,6 +27,58 @@ export async function getOrUndefined(store: Store, namespace: string, name: stri
   }
 }
 
+/**
+ * An object from the watch cache, else from etcd (upstream's lister, then a live lookup on a miss, as the
+ * ServiceAccount plugin does): the common case costs no etcd round trip, and an object created a moment
+ * ago that has not reached the cache yet is still found.
+ */
+export async function getCachedOrLive(store: Store, namespace: string, name: string): Promise<KubeObject | undefined> {
+  if (name) {
+    // The key itself as the prefix (keys that merely start with it are filtered out by name).
+    const cached = await store.storage.list(store.key(namespace, name), { resourceVersion: '0', predicate: (o) => o.metadata?.name === name });
+    if (cached.items.length) return cached.items[0];
+  }
+  return getOrUndefined(store, namespace, name);
+}
+
+/**
+ * Shares one run of `fetch(key)` among the callers that arrive while no run has started yet, so that N
+ * concurrent admissions of a namespace cost one read instead of N. A caller never gets the result of a
+ * run that started before it asked: one that arrives while a run is in flight waits for the next run,
+ * which starts when the current one ends. Each result is therefore as fresh as a read of its own.
+ */
+export class CoalescedReads<T> {
+  private readonly running = new Map<string, Promise<T>>();
+  private readonly next = new Map<string, Promise<T>>();
+
+  constructor(private readonly fetch: (key: string) => Promise<T>) {}
+
+  read(key: string): Promise<T> {
+    const queued = this.next.get(key);
+    if (queued) return queued;
+    const current = this.running.get(key);
+    if (!current) return this.start(key);
+    const after = current.then(
+      () => undefined,
+      () => undefined,
+    );
+    const p = after.then(() => {
+      this.next.delete(key);
+      return this.start(key);
+    });
+    this.next.set(key, p);
+    return p;
+  }
+
+  private start(key: string): Promise<T> {
+    const p = this.fetch(key).finally(() => {
+      if (this.running.get(key) === p) this.running.delete(key);
+    });
+    this.running.set(key, p);
+    return p;
+  }
+}
+
 /** The objects of a namespace ('' for all / cluster-scoped) from the watch cache. */
 export async function listCached(store: Store, namespace: string): Promise<KubeObject[]> {
   return (await store.list(namespace, { resourceVersion: '0' })).items;

@@ -53,6 +53,7 @@ import {
   type WriteOptions,
 } from '../registry/rest.js';
 import type { DeleteOptions } from '../registry/strategy.js';
+import { handOver } from '../registry/store.js';
 import { isConnecter } from '../registry/rest.js';
 import type { AdmissionAttributes, AdmissionChain } from '../admission/admission.js';
 import type { UserInfo } from '../auth/authn.js';
@@ -440,7 +441,8 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
       recordManager(ctx, storage.kind, null, obj, manager, sub);
       const attrs = admissionAttrs('CREATE', obj, null, obj.metadata.name ?? '', dryRun);
       await admitAndDefault(ctx, attrs);
-      const created = await create(obj, {
+      // The decoded body is this request's own: the Store writes it without copying it first.
+      const created = await create(handOver(obj), {
         dryRun,
         validate: (o) => ctx.admission.validate({ ...attrs, object: o, name: o.metadata.name ?? '' }),
       });
@@ -467,7 +469,8 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
         ns,
         ri.name,
         async (current) => {
-          const next = structuredClone(obj);
+          // A fresh copy per attempt, which the Store may keep as it is.
+          const next = handOver(structuredClone(obj));
           if (!admits) return next;
           recordManager(ctx, storage.kind, current, next, manager, sub);
           const attrs = admissionAttrs(current ? 'UPDATE' : 'CREATE', next, current, ri.name, dryRun);

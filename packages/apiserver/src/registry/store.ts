@@ -43,6 +43,31 @@ function randomSuffix(n = 5): string {
 /** 9999-12-31T23:59:59Z. */
 const LAST_RFC3339_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
 
+/** Objects their caller gave to the Store to change and keep (see handOver): not copied before a write. */
+const handedOver = new WeakSet<object>();
+
+/**
+ * Gives `obj` to the Store's next create or update (as its input or what produce() returns): the Store may
+ * change it and keep it instead of writing a deep copy. For objects nobody else holds, such as a request
+ * body just decoded. Returns `obj`.
+ */
+export function handOver<T extends object>(obj: T): T {
+  handedOver.add(obj);
+  return obj;
+}
+
+/** The input of a write, copied unless it was handed over. */
+function writable(input: KubeObject): KubeObject {
+  if (handedOver.has(input)) {
+    handedOver.delete(input);
+    return input;
+  }
+  return structuredClone(input);
+}
+
+/** How many compiled selectors a Store keeps (all are dropped when it is full). */
+const MAX_CACHED_PREDICATES = 256;
+
 /** Everything but metadata and status: a change here bumps metadata.generation. */
 function specOf(obj: KubeObject): string {
   const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = obj;
@@ -133,8 +158,21 @@ export class Store implements StandardStorage {
     }
   }
 
+  /**
+   * Compiled selectors by their text: the same few selectors come again and again (admission's look-ups by
+   * name, every kubelet's spec.nodeName watch), and a predicate is a pure function of its text.
+   */
+  private readonly predicates = new Map<string, Predicate | undefined>();
+
   predicate(q: { labelSelector?: string; fieldSelector?: string }): Predicate | undefined {
-    return compileSelectors(this.info, q.labelSelector, q.fieldSelector);
+    if (!q.labelSelector && !q.fieldSelector) return undefined;
+    const key = `${q.labelSelector ?? ''}\u0000${q.fieldSelector ?? ''}`;
+    if (this.predicates.has(key)) return this.predicates.get(key);
+    // Invalid selectors throw here and are not remembered.
+    const predicate = compileSelectors(this.info, q.labelSelector, q.fieldSelector);
+    if (this.predicates.size >= MAX_CACHED_PREDICATES) this.predicates.clear();
+    this.predicates.set(key, predicate);
+    return predicate;
   }
 
   async list(namespace: string, q: ListQuery = {}): Promise<KubeList> {
@@ -250,7 +288,7 @@ export class Store implements StandardStorage {
   /** Creates an object (POST): a generated name is retried on collision; allocations are undone on failure. */
   async create(namespace: string, input: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
     const { strategy } = this.def;
-    const obj = this.withTypeMeta(structuredClone(input));
+    const obj = this.withTypeMeta(writable(input));
     obj.metadata ??= {};
     const meta = obj.metadata;
     const generated = !meta.name && !!meta.generateName;
@@ -304,7 +342,7 @@ export class Store implements StandardStorage {
         const input = await produce(null);
         created = true;
         if (input.metadata?.name && input.metadata.name !== name) throw badRequest(`the name of the object (${input.metadata.name}) does not match the name on the URL (${name})`);
-        const obj = this.withTypeMeta(structuredClone(input));
+        const obj = this.withTypeMeta(writable(input));
         obj.metadata ??= {};
         obj.metadata.name = name;
         await this.beforeCreate(obj, namespace, opts);
@@ -315,7 +353,7 @@ export class Store implements StandardStorage {
       lastOld = current;
       const currentCopy = structuredClone(current);
       const input = await produce(currentCopy);
-      const obj = this.withTypeMeta(structuredClone(input));
+      const obj = this.withTypeMeta(writable(input));
       obj.metadata ??= {};
       const meta = obj.metadata;
       if (meta.name && meta.name !== name) throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
