@@ -14,6 +14,7 @@ import { buildAuthentication, buildAuthorization } from './auth/index.js';
 import { applyImpersonation } from './auth/impersonation.js';
 import { runAsRequester } from './registry/rbac.js';
 import { buildAdmission } from './admission/index.js';
+import { getCachedOrLive } from './admission/util.js';
 import type { ServerDeps } from './server-deps.js';
 import { createRegistry, registerAuthStorages, type Registry } from './registry/index.js';
 import type { Storage } from './storage/interface.js';
@@ -69,16 +70,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
   const namespaces = registry.store('', 'v1', 'namespaces');
   // Admission looks namespaces up in the watch cache (as upstream uses an informer), and reads etcd only
   // on a miss, since a namespace created a moment ago may not have reached the cache yet.
-  const getNamespace = async (name: string): Promise<KubeObject | undefined> => {
-    const cached = await namespaces.list('', { fieldSelector: `metadata.name=${name}`, resourceVersion: '0' });
-    if (cached.items.length) return cached.items[0];
-    try {
-      return await namespaces.get('', name);
-    } catch (err) {
-      if (err instanceof StatusError && err.reason === 'NotFound') return undefined;
-      throw err;
-    }
-  };
+  const getNamespace = (name: string): Promise<KubeObject | undefined> => getCachedOrLive(namespaces, '', name);
   const serverDeps: ServerDeps = { config, registry, logger, clock, getNamespace };
   const admission = buildAdmission(serverDeps);
   const authentication = buildAuthentication(serverDeps);
