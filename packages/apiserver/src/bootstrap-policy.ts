@@ -280,7 +280,8 @@ function controllerRoles(): ClusterRole[] {
       rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
     ]),
     c('token-cleaner', [rule(['delete', 'get', 'list', 'watch'], [LEGACY], ['secrets'])]),
-    c('bootstrap-signer', []),
+    // Upstream grants these by Roles in kube-system (secrets) and kube-public (configmaps); here cluster-wide.
+    c('bootstrap-signer', [rule(['get', 'list', 'watch'], [LEGACY], ['secrets']), rule(['get', 'list', 'update', 'watch'], [LEGACY], ['configmaps'])]),
     c('ttl-controller', [rule(['list', 'patch', 'update', 'watch'], [LEGACY], ['nodes'])]),
     c('pod-garbage-collector', [rule(['delete', 'list', 'watch'], [LEGACY], ['pods']), rule(['get', 'list', 'watch'], [LEGACY], ['nodes']), rule(['patch'], [LEGACY], ['pods/status'])]),
     c('ttl-after-finished-controller', [rule(['delete', 'get', 'list', 'watch'], ['batch'], ['jobs'])]),

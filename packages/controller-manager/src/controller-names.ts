@@ -20,6 +20,7 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   'certificatesigningrequest-signing-controller',
   'certificatesigningrequest-approving-controller',
   'token-cleaner-controller',
+  'bootstrap-signer-controller',
   'job-controller',
   'ttl-after-finished-controller',
   'cronjob-controller',
@@ -33,8 +34,8 @@ export const KNOWN_CONTROLLERS: readonly string[] = [
   'persistentvolume-protection-controller',
 ];
 
-/** Controllers `*` does not enable (upstream's list; kubeadm adds `tokencleaner` to --controllers). */
-export const DISABLED_BY_DEFAULT = new Set<string>(['token-cleaner-controller']);
+/** Controllers `*` does not enable (upstream's list; kubeadm adds `bootstrapsigner,tokencleaner` to --controllers). */
+export const DISABLED_BY_DEFAULT = new Set<string>(['token-cleaner-controller', 'bootstrap-signer-controller']);
 
 /** The short names upstream still accepts for --controllers. */
 const ALIASES: Record<string, string> = {
@@ -53,6 +54,7 @@ const ALIASES: Record<string, string> = {
   csrsigning: 'certificatesigningrequest-signing-controller',
   csrapproving: 'certificatesigningrequest-approving-controller',
   tokencleaner: 'token-cleaner-controller',
+  bootstrapsigner: 'bootstrap-signer-controller',
   job: 'job-controller',
   'ttl-after-finished': 'ttl-after-finished-controller',
   cronjob: 'cronjob-controller',
@@ -110,6 +112,7 @@ export const CONTROLLER_SERVICE_ACCOUNTS: Readonly<Record<string, string>> = {
   'certificatesigningrequest-signing-controller': 'certificate-controller',
   'certificatesigningrequest-approving-controller': 'certificate-controller',
   'token-cleaner-controller': 'token-cleaner',
+  'bootstrap-signer-controller': 'bootstrap-signer',
   'job-controller': 'job-controller',
   'ttl-after-finished-controller': 'ttl-after-finished-controller',
   'cronjob-controller': 'cronjob-controller',

@@ -1,7 +1,7 @@
 // The name -> start function table (upstream's NewControllerDescriptors). Each controller is wired in its
 // own `<name>/start.ts`; the names and the --controllers rules are in controller-names.ts.
 import type { StartFunc } from './controller-context.js';
-import { startTokenCleanerController } from './bootstrap/start.js';
+import { startBootstrapSignerController, startTokenCleanerController } from './bootstrap/start.js';
 import { startCSRApproving, startCSRSigning } from './certificates/start.js';
 import { startClusterRoleAggregationController } from './clusterroleaggregation/start.js';
 import { startCronJobController } from './cronjob/start.js';
@@ -44,6 +44,7 @@ export const CONTROLLERS: Readonly<Record<string, StartFunc>> = {
   'certificatesigningrequest-signing-controller': startCSRSigning,
   'certificatesigningrequest-approving-controller': startCSRApproving,
   'token-cleaner-controller': startTokenCleanerController,
+  'bootstrap-signer-controller': startBootstrapSignerController,
   'job-controller': startJobController,
   'ttl-after-finished-controller': startTTLAfterFinishedController,
   'cronjob-controller': startCronJobController,
