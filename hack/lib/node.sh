@@ -180,50 +180,13 @@ _kl_bridge_down() {
   ip link del "$KUBELAB_BRIDGE" 2>/dev/null || true
 }
 
+# containerd's config (the template hack/lib/containerd-config.sh, shared with the compose lab's node image): this
+# node's own root, state, sockets, CNI conf dir and registry hosts, next to the other nodes' containerds.
 _kl_containerd_config() {
-  cat <<EOF
-# containerd for kubelab node $NODE_NAME (written by hack/lib/node.sh)
-version = 2
-root = "$NODE_LIB/containerd"
-state = "$NODE_RUN/containerd"
-disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp"]
-
-[grpc]
-  address = "$NODE_CONTAINERD_SOCK"
-
-[ttrpc]
-  address = "$NODE_CONTAINERD_SOCK.ttrpc"
-
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$NODE_LIB/opt"
-
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$KUBELAB_SANDBOX_IMAGE"
-  # The machine's capability bounding set lacks CAP_SYS_RESOURCE (see LAB-NOTES.md).
-  restrict_oom_score_adj = true
-  # Streaming (exec/attach/port-forward) on the node's IP, reachable from the host's kubelet.
-  stream_server_address = "$NODE_IP"
-  stream_server_port = "$KUBELAB_STREAM_PORT"
-  enable_tls_streaming = false
-  max_container_log_line_size = 16384
-
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "$NODE_CNI_CONF_DIR"
-    max_conf_num = 1
-
-  [plugins."io.containerd.grpc.v1.cri".registry]
-    config_path = "$NODE_ETC/certs.d"
-EOF
+  "$_KL_REPO/hack/lib/containerd-config.sh" config --node="$NODE_NAME" --written-by=hack/lib/node.sh \
+    --root="$NODE_LIB/containerd" --state="$NODE_RUN/containerd" --address="$NODE_CONTAINERD_SOCK" --opt-path="$NODE_LIB/opt" \
+    --sandbox-image="$KUBELAB_SANDBOX_IMAGE" --stream-address="$NODE_IP" --stream-port="$KUBELAB_STREAM_PORT" \
+    --cni-conf-dir="$NODE_CNI_CONF_DIR" --certs-dir="$NODE_ETC/certs.d"
 }
 
 # node_cni NAME POD_CIDR [FILE]: the CNI conflist for the node's pod CIDR (stdout when FILE is "-").
@@ -348,12 +311,8 @@ node_up() {
   _kl_cgroup_create "$NODE_CGROUP/runtime"
   _kl_cgroup_create "$NODE_CGROUP/kubepods"
   _kl_containerd_config >"$NODE_ETC/containerd.toml"
-  local reg
-  for reg in $KUBELAB_MIRRORED_REGISTRIES; do
-    mkdir -p "$NODE_ETC/certs.d/$reg"
-    printf 'server = "http://%s"\n\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' \
-      "$KUBELAB_NODE_NET.1:$KUBELAB_REGISTRY_PORT" "$KUBELAB_NODE_NET.1:$KUBELAB_REGISTRY_PORT" >"$NODE_ETC/certs.d/$reg/hosts.toml"
-  done
+  # shellcheck disable=SC2086
+  "$_KL_REPO/hack/lib/containerd-config.sh" hosts "$NODE_ETC/certs.d" "$KUBELAB_NODE_NET.1:$KUBELAB_REGISTRY_PORT" $KUBELAB_MIRRORED_REGISTRIES
 
   local i
   if ! _kl_containerd_running; then

@@ -1,8 +1,9 @@
 // The compose lab end to end (upstream: kind's and kubeadm's HA smoke tests): `hack/compose up` builds what is missing and
 // starts etcd x3, two apiservers, schedulers and controller-managers x2, the registry and 3 nodes joining with a
 // bootstrap token; the host's kubectl works through .kubelab/compose/kubeconfig; pods run on the nodes, reach a Service
-// on another node by its DNS name; `--scale node=4` adds a Ready node; a stopped node goes NotReady and its pods move;
-// the lab survives losing one etcd member and one apiserver; `down` leaves nothing behind.
+// on another node by its DNS name; the default StorageClass is there and an Ingress answers on a node's port 80;
+// `--scale node=4` adds a Ready node; a stopped node goes NotReady and its pods move; the lab survives losing one etcd
+// member and one apiserver; `down` leaves nothing behind.
 // Run with `npm run test:compose` (needs root: it starts dockerd when none answers).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -194,6 +195,58 @@ spec:
     const logs = await k(['logs', 'remote']);
     expect(logs.code, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/10\.245\.\d+\.\d+/);
+  });
+
+  it('ships the default StorageClass and the ingress controller: an Ingress answers on a node\'s port 80', async () => {
+    const sc = await k(['get', 'storageclass']);
+    expect(sc.code, sc.stderr).toBe(0);
+    expect(sc.stdout).toMatch(/^standard \(default\)\s+kubelab\.io\/local-path\s/m);
+    const exposed = await k(['expose', 'deployment', 'web', '--port=80']);
+    expect(exposed.code, exposed.stderr).toBe(0);
+    const ingress = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+spec:
+  rules:
+  - host: web.kubelab.test
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service: { name: web, port: { number: 80 } }
+`;
+    const applied = await k(['apply', '-f', '-'], ingress);
+    expect(applied.code, applied.stderr).toBe(0);
+    // The default IngressClass (kubelab) was set on it, and the controller published the nodes' addresses.
+    const status = await until('the Ingress status with the nodes\' addresses', async () => {
+      const ing = await json(['get', 'ingress', 'web']);
+      const ips = (ing.status?.loadBalancer?.ingress ?? []).map((a: { ip: string }) => a.ip);
+      return ips.length > 0 ? { className: ing.spec.ingressClassName, ips } : undefined;
+    });
+    expect(status.className).toBe('kubelab');
+    for (const ip of status.ips) expect(ip).toMatch(/^172\.28\.0\./);
+    // From inside kubelab_node_2 to kubelab-node-1's port 80 (hostPort of the DaemonSet's pod there), by Host header.
+    const node1 = await json(['get', 'node', 'kubelab-node-1']);
+    const ip = node1.status.addresses.find((a: { type: string }) => a.type === 'InternalIP').address;
+    const get = (host: string) =>
+      run('docker', [
+        'exec',
+        'kubelab_node_2',
+        'node',
+        '-e',
+        `require("http").get({ host: "${ip}", port: 80, path: "/", headers: { Host: "${host}" }, timeout: 5000 }, (r) => { let b = ""; r.on("data", (d) => (b += d)); r.on("end", () => { console.log(r.statusCode); console.log(b); }); }).on("error", (e) => { console.error(e.message); process.exit(1); })`,
+      ]);
+    const page = await until('the Ingress answering on kubelab-node-1:80', async () => {
+      const r = await get('web.kubelab.test');
+      return r.code === 0 && r.output.startsWith('200') ? r.output : undefined;
+    });
+    expect(page).toContain('Welcome to nginx!');
+    // A host no Ingress names gets the controller's 404.
+    const other = await get('other.kubelab.test');
+    expect(other.code, other.output).toBe(0);
+    expect(other.output).toMatch(/^404/);
   });
 
   it('adds a fourth node with docker-compose up -d --scale node=4', async () => {

@@ -4,7 +4,9 @@
 //   - keeps a bootstrap token for the nodes: the one in /join/bootstrap-kubelet.conf while its Secret
 //     exists and is valid for another hour, else a new one (createBootstrapToken: the Secret and kubeadm's bindings);
 //   - writes the join files the nodes mount (the `join` volume, /join here): ca.crt, bootstrap-kubelet.conf, kube-proxy.conf;
-//   - creates the cluster DNS (packages/dns/deploy/kube-dns.yaml, as hack/lab deploys it) where missing.
+//   - creates what hack/lab deploys where missing: the cluster DNS (packages/dns/deploy/kube-dns.yaml), the default
+//     StorageClass (packages/controller-manager/deploy/storageclass.yaml) and the ingress controller
+//     (packages/ingress-controller/deploy/ingress-controller.yaml).
 // Compiled to /app/compose/compose-bootstrap.js by hack/compose; run as `node /app/compose/compose-bootstrap.js`.
 import { copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { findResource, isAlreadyExists, isNotFound, type KubeObject } from '@kubelab/api';
@@ -16,6 +18,8 @@ const PKI = '/etc/kubernetes/pki';
 const JOIN = process.env.KUBELAB_JOIN_DIR ?? '/join';
 const SERVER = process.env.KUBELAB_JOIN_SERVER ?? 'https://kube-apiserver:6443';
 const DNS_MANIFEST = process.env.KUBELAB_DNS_MANIFEST ?? '/app/compose/kube-dns.yaml';
+const STORAGE_CLASS_MANIFEST = process.env.KUBELAB_STORAGE_CLASS_MANIFEST ?? '/app/compose/storageclass.yaml';
+const INGRESS_MANIFEST = process.env.KUBELAB_INGRESS_MANIFEST ?? '/app/compose/ingress-controller.yaml';
 const TIMEOUT_MS = Number(process.env.KUBELAB_BOOTSTRAP_TIMEOUT_MS ?? 120_000);
 const SECRETS = findResource('', 'v1', 'secrets')!;
 
@@ -120,6 +124,8 @@ async function main(): Promise<void> {
     writeFile(`${JOIN}/bootstrap-kubelet.conf`, bootstrapKubeconfig(token));
     log(`wrote ${JOIN}/{ca.crt,kube-proxy.conf,bootstrap-kubelet.conf}`);
     if (process.env.KUBELAB_CLUSTER_DNS !== '') await createMissing(client, readFileSync(DNS_MANIFEST, 'utf8'));
+    await createMissing(client, readFileSync(STORAGE_CLASS_MANIFEST, 'utf8'));
+    await createMissing(client, readFileSync(INGRESS_MANIFEST, 'utf8'));
   } finally {
     client.close();
   }

@@ -13,6 +13,7 @@ CLUSTER_CIDR=${KUBELAB_CLUSTER_CIDR:-10.245.0.0/16}
 CLUSTER_DNS=${KUBELAB_CLUSTER_DNS-10.96.0.10}
 REGISTRY=${KUBELAB_REGISTRY:-registry:5000}
 SANDBOX_IMAGE=registry.k8s.io/pause:3.10
+CONTAINERD_CONFIG=/usr/local/lib/kubelab/containerd-config.sh
 LOGS=/var/log/kubelab
 mkdir -p "$LOGS"
 log() { echo "kubelab-node: $*"; }
@@ -78,45 +79,13 @@ else
 fi
 CGROUP=${CGROUP%/}
 
-# containerd: CRI with the settings LAB-NOTES lists, images from the lab registry for every public registry's name.
+# containerd: CRI with the settings LAB-NOTES lists (the template hack/lib/containerd-config.sh, shared with hack/lab's
+# nodes; containerd's default root, state and socket), images from the lab registry for every public registry's name.
 mkdir -p /etc/containerd /etc/cni/net.d
-cat >/etc/containerd/config.toml <<EOF
-# containerd for compose lab node $NODE_NAME (written by kubelab-node)
-version = 2
-disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp"]
-
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$SANDBOX_IMAGE"
-  # The machine's capability bounding set lacks CAP_SYS_RESOURCE (LAB-NOTES.md).
-  restrict_oom_score_adj = true
-  # exec/attach/port-forward streams on the node's address.
-  stream_server_address = "$NODE_IP"
-  stream_server_port = "10010"
-  enable_tls_streaming = false
-  max_container_log_line_size = 16384
-
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "/etc/cni/net.d"
-    max_conf_num = 1
-
-  [plugins."io.containerd.grpc.v1.cri".registry]
-    config_path = "/etc/containerd/certs.d"
-EOF
-for reg in docker.io gcr.io registry.k8s.io k8s.gcr.io quay.io ghcr.io "$REGISTRY"; do
-  mkdir -p "/etc/containerd/certs.d/$reg"
-  printf 'server = "http://%s"\n\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$REGISTRY" "$REGISTRY" \
-    >"/etc/containerd/certs.d/$reg/hosts.toml"
-done
+"$CONTAINERD_CONFIG" config --node="$NODE_NAME" --written-by=kubelab-node --sandbox-image="$SANDBOX_IMAGE" \
+  --stream-address="$NODE_IP" --stream-port=10010 --cni-conf-dir=/etc/cni/net.d --certs-dir=/etc/containerd/certs.d \
+  >/etc/containerd/config.toml
+"$CONTAINERD_CONFIG" hosts /etc/containerd/certs.d "$REGISTRY" docker.io gcr.io registry.k8s.io k8s.gcr.io quay.io ghcr.io "$REGISTRY"
 
 # The pods' resolver configuration (the kubelet's --resolv-conf): none outside the cluster, as hack/lab (offline).
 mkdir -p /etc/kubelab
