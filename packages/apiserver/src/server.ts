@@ -12,7 +12,6 @@ import { createMetrics, scopeOf, type Metrics } from './metrics.js';
 import { ANONYMOUS, type UserInfo } from './auth/authn.js';
 import { buildAuthentication, buildAuthorization } from './auth/index.js';
 import { applyImpersonation } from './auth/impersonation.js';
-import { runAsRequester } from './registry/rbac.js';
 import { buildAdmission } from './admission/index.js';
 import { getCachedOrLive } from './admission/util.js';
 import type { ServerDeps } from './server-deps.js';
@@ -183,8 +182,8 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
 
   const dispatch = async (req: FastifyRequest, reply: FastifyReply) => {
     const ri = req.kube!;
-    // The requester travels with the request so that RBAC strategies can refuse privilege escalation.
-    if (ri.isResourceRequest) return runAsRequester({ user: req.user!, authorizer }, () => handleResource(ctx, ri, req, reply, req.user!));
+    // The requester travels with the request's writes so that RBAC strategies can refuse privilege escalation.
+    if (ri.isResourceRequest) return handleResource(ctx, ri, req, reply, { user: req.user!, authorizer });
     if (req.method !== 'GET' && req.method !== 'HEAD') throw notFoundPage();
     const path = ri.path.replace(/\/+$/, '') || '/';
     if (path === '/api') {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ManagedFieldsEntry } from 'kubernetes-types/meta/v1';
 import { StatusError } from '../errors.js';
 import { apply, managerOrUserAgent, prefixFromUserAgent, updateManagedFields } from './apply.js';
+import { schemaLookup } from '../schema/schema.js';
 import { arrayOf, mapOf, objectType, scalar } from './fake-schema.js';
 
 // A Deployment-shaped schema with the list kinds that matter: containers and env (map lists),
@@ -233,6 +234,68 @@ describe('server-side apply', () => {
 });
 
 describe('updateManagedFields (operation Update)', () => {
+  it('a create owned by no one else records the same fields as one taking them from another manager', () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'p',
+        namespace: 'ns',
+        uid: 'u',
+        creationTimestamp: '2026-01-01T00:00:00Z',
+        generation: 1,
+        labels: { app: 'web', tier: 'a' },
+        annotations: {},
+        finalizers: ['b.io/x', 'a.io/y'],
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'r1', controller: true }],
+      },
+      spec: {
+        nodeSelector: { disk: 'ssd' },
+        securityContext: {},
+        affinity: null,
+        tolerations: [{ key: 'k', operator: 'Exists', effect: 'NoSchedule' }],
+        containers: [
+          {
+            name: 'c',
+            image: 'busybox',
+            args: ['sleep', '1'],
+            ports: [{ containerPort: 80 }, { containerPort: 80, protocol: 'UDP', name: 'dns' }],
+            env: [{ name: 'A', value: '1' }, { name: 'B', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+            resources: { requests: { cpu: '10m' }, limits: {} },
+          },
+        ],
+        volumes: [{ name: 'v', emptyDir: {} }],
+      },
+      status: { phase: 'Pending', conditions: [{ type: 'Ready', status: 'False' }] },
+    };
+    const type = schemaLookup.rootType('v1', 'Pod');
+    const opts = { now: T0, apiVersion: 'v1' };
+    const alone = updateManagedFields<Obj>(null, structuredClone(pod), 'kubectl-create', type, opts);
+    // Another manager's entry sent with the object: the field sets are computed path by path.
+    const other: ManagedFieldsEntry = { manager: 'other', operation: 'Apply', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': { 'f:annotations': { 'f:x': {} } } } };
+    const withOther = updateManagedFields<Obj>(null, { ...structuredClone(pod), metadata: { ...structuredClone(pod.metadata), managedFields: [other] } }, 'kubectl-create', type, opts);
+    expect(alone.managedFields).toHaveLength(1);
+    expect(withOther.managedFields.map((e) => e.manager)).toEqual(['other', 'kubectl-create']);
+    expect(alone.managedFields[0]).toEqual(withOther.managedFields[1]);
+    expect(JSON.stringify(alone.managedFields[0]!.fieldsV1)).toBe(JSON.stringify(withOther.managedFields[1]!.fieldsV1));
+    const f = alone.managedFields[0]!.fieldsV1 as Obj;
+    expect(Object.keys(f)).toEqual(['f:metadata', 'f:spec', 'f:status']);
+    expect(Object.keys(f['f:metadata'])).toEqual(['f:annotations', 'f:finalizers', 'f:labels', 'f:ownerReferences']);
+    expect(f['f:spec']['f:securityContext']).toBeUndefined();
+    expect(Object.keys(f['f:spec']['f:containers']['k:{"name":"c"}']['f:ports'])).toEqual([
+      'k:{"containerPort":80,"protocol":"TCP"}',
+      'k:{"containerPort":80,"protocol":"UDP"}',
+    ]);
+    // The object returned is the one given with managedFields set; what was given is left as it was.
+    expect(alone.object).toEqual({ ...pod, metadata: { ...pod.metadata, managedFields: alone.managedFields } });
+  });
+
+  it('a create with no fields to own records no entry', () => {
+    const { object, managedFields } = updateManagedFields<Obj>(null, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }, 'm', undefined, { now: T0, apiVersion: 'v1' });
+    expect(managedFields).toEqual([]);
+    expect(object).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } });
+  });
+
   it('create records every field, with map nodes as members', () => {
     const { object, managedFields } = updateManagedFields<Obj>(null, config(1, [{ name: 'nginx', image: 'nginx:1' }]), 'kubectl-create', Deployment, { now: T0, apiVersion: 'apps/v1' });
     expect(managedFields).toHaveLength(1);

@@ -386,6 +386,112 @@ function withoutManagedFields(obj: object | null | undefined): JsonObject {
   return copy;
 }
 
+/** `obj` without metadata.managedFields, copying only its top level and metadata (the rest is shared, for reading). */
+function viewWithoutManagedFields(obj: object): JsonObject {
+  const view: JsonObject = { ...(obj as JsonObject) };
+  if (isObject(view.metadata)) {
+    const { managedFields: _owned, ...metadata } = view.metadata;
+    view.metadata = metadata;
+  }
+  return view;
+}
+
+// ---- fields of a created object -------------------------------------------------------------------
+
+/**
+ * A FieldsV1 tree being built: `member` when the path itself is in the set. Every path element has
+ * a two-character prefix (`f:`, `k:`, `v:`), so no key is `__proto__`.
+ */
+class FieldsNode {
+  member = false;
+  children: Map<PathElement, FieldsNode> | undefined;
+
+  child(pe: PathElement): FieldsNode {
+    this.children ??= new Map();
+    let c = this.children.get(pe);
+    if (!c) this.children.set(pe, (c = new FieldsNode()));
+    return c;
+  }
+
+  /** The FieldsV1 form (as FieldSet.toFieldsV1), or undefined when nothing at or below it is a member. */
+  toFieldsV1(): Record<string, unknown> | undefined {
+    let out: Record<string, unknown> | undefined;
+    if (this.children) {
+      for (const pe of [...this.children.keys()].sort()) {
+        const v = this.children.get(pe)!.toFieldsV1();
+        if (v === undefined) continue;
+        out ??= this.member ? { '.': {} } : {};
+        out[pe] = v;
+      }
+    }
+    return out ?? (this.member ? {} : undefined);
+  }
+}
+
+/** Adds what collect(value, ..., maps = true) adds, below `node` (the node of the value's path). */
+function addCreated(value: JsonValue, type: SchemaType | undefined, field: SchemaField | undefined, node: FieldsNode): void {
+  if (Array.isArray(value)) {
+    const shape = listShape(type, field);
+    if (shape.kind === 'atomic') node.member = true;
+    else if (shape.kind === 'set') for (const v of value) node.child(valueElement(v)).member = true;
+    else {
+      for (const item of value) {
+        const n = node.child(itemKey(item, shape.keys));
+        n.member = true;
+        addCreatedFields(item, type?.elem, n);
+      }
+    }
+    return;
+  }
+  if (isObject(value)) {
+    if (isAtomicMap(type, field)) {
+      node.member = true;
+      return;
+    }
+    if (type?.kind !== 'object') node.member = true;
+    addCreatedFields(value, type, node);
+    return;
+  }
+  node.member = true;
+}
+
+function addCreatedFields(value: JsonValue, type: SchemaType | undefined, node: FieldsNode): void {
+  if (!isObject(value)) return;
+  for (const k of Object.keys(value)) {
+    const v = value[k];
+    if (v === undefined || v === null) continue;
+    const c = child(type, k);
+    addCreated(v, c.type, c.field, node.child(`f:${k}`));
+  }
+}
+
+/**
+ * The FieldsV1 an Update creating `obj` (without managedFields) records when no other manager owns
+ * anything: every field of the object but the stripped metadata (recordUpdate from an empty object,
+ * built as one tree instead of path sets).
+ */
+function createdFieldsV1(obj: JsonObject, type: SchemaType | undefined): Record<string, unknown> | undefined {
+  const root = new FieldsNode();
+  addCreatedFields(obj, type, root);
+  for (const p of STRIPPED) {
+    let node: FieldsNode | undefined = root;
+    for (const pe of p) node = node?.children?.get(pe);
+    if (node) node.member = false;
+  }
+  root.children?.get('f:metadata')?.children?.delete('f:managedFields');
+  return root.toFieldsV1();
+}
+
+/** The one managedFields entry of a create by `manager` (as encodeManagedFields writes it). */
+function createdEntry(manager: string, fieldsV1: Record<string, unknown>, opts: UpdateOptions): ManagedFieldsEntry {
+  const e: ManagedFieldsEntry = { manager, operation: 'Update', apiVersion: opts.apiVersion };
+  if (opts.now) e.time = opts.now;
+  e.fieldsType = 'FieldsV1';
+  e.fieldsV1 = fieldsV1;
+  if (opts.subresource) e.subresource = opts.subresource;
+  return e;
+}
+
 function withManagedFields<T>(obj: JsonObject, managedFields: ManagedFieldsEntry[]): T {
   const meta = isObject(obj.metadata) ? obj.metadata : (obj.metadata = {});
   if (managedFields.length) meta.managedFields = managedFields as unknown as JsonValue;
@@ -419,7 +525,8 @@ function recordUpdate(managers: Map<string, ManagerEntry>, live: JsonObject, upd
 /**
  * Records ownership for an ordinary create (`live` null), update or patch by `manager` (operation
  * Update), as the apiserver does before storing `updated`. Returns `updated` with its
- * metadata.managedFields set. As upstream: managedFields sent in the request replace the live ones
+ * metadata.managedFields set: a copy on update and patch; on create, a new top level and metadata
+ * that share everything else with `updated`. As upstream: managedFields sent in the request replace the live ones
  * (`[{}]` clears them), and an existing object without managedFields is not tracked until applied to.
  */
 export function updateManagedFields<T extends object>(live: object | null, updated: T, manager: string, type: SchemaType | undefined, opts: UpdateOptions): ManagedResult<T> {
@@ -429,6 +536,19 @@ export function updateManagedFields<T extends object>(live: object | null, updat
   let managers = reset ? new Map<string, ManagerEntry>() : decodeManagedFields(requested);
   if (!reset && managers.size === 0) managers = decodeManagedFields(liveFields);
 
+  if (live === null) {
+    // A create: nothing is compared, so the object is only read, never copied.
+    const next = viewWithoutManagedFields(updated);
+    let managedFields: ManagedFieldsEntry[];
+    if (managers.size === 0) {
+      const fields = createdFieldsV1(next, type);
+      managedFields = fields ? [createdEntry(manager || 'unknown', fields, opts)] : [];
+    } else {
+      recordUpdate(managers, {}, next, type, manager || 'unknown', opts);
+      managedFields = encodeManagedFields(managers);
+    }
+    return { object: withManagedFields<T>(next, managedFields), managedFields };
+  }
   const next = withoutManagedFields(updated);
   if (managers.size === 0 && live !== null) {
     return { object: withManagedFields<T>(next, []), managedFields: [] };

@@ -162,11 +162,11 @@ export function tokenReviewREST(opts: { tokens: UnionTokenAuthenticator; apiAudi
 export function selfSubjectReviewREST(clock: () => Date): Creater {
   return {
     ...restStorage(findResource('authentication.k8s.io', 'v1', 'selfsubjectreviews')!),
-    create: async () => ({
+    create: async (_namespace, _obj, opts) => ({
       apiVersion: AUTH_API_VERSION,
       kind: 'SelfSubjectReview',
       metadata: { creationTimestamp: rfc3339(clock().getTime()) },
-      status: { userInfo: userInfoJson(requestUser()) },
+      status: { userInfo: userInfoJson(requestUser(opts.requester)) },
     }),
   };
 }

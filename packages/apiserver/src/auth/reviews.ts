@@ -140,7 +140,7 @@ type Review = (obj: KubeObject, req: ReviewRequest) => Promise<KubeObject>;
 function reviewREST(resource: string, authorizer: Authorizer, review: Review): Creater {
   return {
     ...restStorage(findResource(GROUP, 'v1', resource)!),
-    create: (namespace, obj) => review(obj, { user: requestUser(), namespace, authorizer }),
+    create: (namespace, obj, opts) => review(obj, { user: requestUser(opts.requester), namespace, authorizer }),
   };
 }
 

@@ -56,7 +56,7 @@ import type { DeleteOptions } from '../registry/strategy.js';
 import { handOver } from '../registry/store.js';
 import { isConnecter } from '../registry/rest.js';
 import type { AdmissionAttributes, AdmissionChain } from '../admission/admission.js';
-import type { UserInfo } from '../auth/authn.js';
+import type { Requester } from '../registry/rbac.js';
 import type { RequestInfo } from './request-info.js';
 import {
   PATCH_MEDIA_TYPES,
@@ -353,7 +353,8 @@ async function admitAndDefault(ctx: ResourceContext, attrs: AdmissionAttributes)
   if (attrs.object) applyDefaults(attrs.object);
 }
 
-export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req: FastifyRequest, reply: FastifyReply, user: UserInfo): Promise<void> {
+export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req: FastifyRequest, reply: FastifyReply, requester: Requester): Promise<void> {
+  const { user } = requester;
   const resourceKey = `${ri.apiGroup}/${ri.apiVersion}/${ri.resource}`;
   const resource = ctx.storages.get(resourceKey);
   if (!resource) throw notFoundPage();
@@ -429,7 +430,7 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
       if (!admits) {
         // Bound, answered or issued, never stored as sent (pods/binding, the reviews, serviceaccounts/token).
         const { obj } = decodeObject(decodeBody(req.body as Buffer, contentType), storage.kind);
-        return send(reply, 201, format, await create(obj, { dryRun }));
+        return send(reply, 201, format, await create(obj, { dryRun, requester }));
       }
       const validation = fieldValidationOf(q);
       const manager = managerOf(q, req);
@@ -444,6 +445,7 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
       // The decoded body is this request's own: the Store writes it without copying it first.
       const created = await create(handOver(obj), {
         dryRun,
+        requester,
         validate: (o) => ctx.admission.validate({ ...attrs, object: o, name: o.metadata.name ?? '' }),
       });
       return send(reply, 201, format, created);
@@ -477,7 +479,7 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
           await admitAndDefault(ctx, attrs);
           return attrs.object!;
         },
-        { dryRun, validate: validateWrite(ri.name, dryRun) },
+        { dryRun, requester, validate: validateWrite(ri.name, dryRun) },
       );
       return send(reply, created ? 201 : 200, format, object);
     }
@@ -542,7 +544,7 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
           await admitAndDefault(ctx, attrs);
           return attrs.object!;
         },
-        { dryRun, forceAllowCreate: isApply, validate: validateWrite(ri.name, dryRun) },
+        { dryRun, requester, forceAllowCreate: isApply, validate: validateWrite(ri.name, dryRun) },
       );
       return send(reply, created ? 201 : 200, format, object);
     }

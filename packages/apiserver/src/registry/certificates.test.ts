@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { runAsRequester } from './rbac.js';
 import { describe, expect, it } from 'vitest';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
@@ -52,7 +51,7 @@ describe('CertificateSigningRequest strategy', () => {
     o.spec.username = 'forged';
     o.status = { certificate: 'Zm9v' };
     const requester = { user: { name: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:authenticated'] }, authorizer: { authorize: async () => ({ allowed: true as const }) } };
-    runAsRequester(requester, () => strategy.prepareForCreate(o));
+    strategy.prepareForCreate(o, requester);
     expect(o.spec.username).toBe('system:bootstrap:abcdef');
     expect(o.spec.groups).toEqual(['system:bootstrappers', 'system:authenticated']);
     expect(o.status).toBeUndefined();

@@ -8,7 +8,6 @@ import * as x509 from '@peculiar/x509';
 import { fieldErrors, invalid, type FieldError, type KubeObject } from '@kubelab/api';
 import type { UserInfo } from '../auth/authn.js';
 import type { StatusStrategy } from './strategy.js';
-import { currentRequester } from './rbac.js';
 import type { ResourceStrategy } from './defaults.js';
 import { rfc3339 } from './store.js';
 
@@ -245,11 +244,10 @@ export function setRequester(csr: KubeObject, user: UserInfo): void {
 
 export const csrStrategy: ResourceStrategy = () => ({
   // spec.username, uid, groups and extra are the requester's, never what the client wrote (upstream's
-  // PrepareForCreate). Requests carry their requester (runAsRequester); without one, they are cleared.
-  prepareForCreate(csr: KubeObject) {
+  // PrepareForCreate). Requests carry their requester (WriteOptions.requester); without one, they are cleared.
+  prepareForCreate(csr: KubeObject, requester) {
     delete csr.status;
     csr.spec ??= {};
-    const requester = currentRequester();
     if (requester) setRequester(csr, requester.user);
     else for (const k of ['username', 'uid', 'groups', 'extra']) delete csr.spec[k];
   },

@@ -2,9 +2,8 @@
 // and escalation prevention (upstream's policybased storage): a user may only create or update a
 // Role/ClusterRole holding every permission it grants (or with the `escalate` verb on it), and a
 // RoleBinding/ClusterRoleBinding to a role whose permissions it holds (or with the `bind` verb on it).
-// The requesting user comes from the request context (runAsRequester); writes made by the server
-// itself (bootstrap policy, aggregation) have none and are not checked.
-import { AsyncLocalStorage } from 'node:async_hooks';
+// The requesting user is passed with each write (WriteOptions.requester, handed to the strategy's
+// hooks); writes made by the server itself (bootstrap policy, aggregation) have none and are not checked.
 import { StatusError, type FieldError, type KubeObject, type ResourceInfo } from '@kubelab/api';
 import type { PolicyRule, Subject } from 'kubernetes-types/rbac/v1';
 import type { AuthorizationAttributes, Authorizer, UserInfo } from '../auth/authn.js';
@@ -21,20 +20,8 @@ export interface Requester {
   authorizer: Authorizer;
 }
 
-const requesters = new AsyncLocalStorage<Requester>();
-
-/** Runs fn (a request's handling) with the requesting user available to the RBAC strategies. */
-export function runAsRequester<T>(requester: Requester, fn: () => T): T {
-  return requesters.run(requester, fn);
-}
-
-export function currentRequester(): Requester | undefined {
-  return requesters.getStore();
-}
-
 /** The user of the request being served (upstream's request.UserFrom(ctx)); only requests have one. */
-export function requestUser(): UserInfo {
-  const requester = requesters.getStore();
+export function requestUser(requester: Requester | undefined): UserInfo {
   if (!requester) throw new Error('no requesting user: not serving a request');
   return requester.user;
 }
@@ -197,15 +184,13 @@ export function rbacStrategies(stores: () => Map<string, Store>): Record<string,
   const roleStrategy = (resource: 'roles' | 'clusterroles'): ResourceStrategy => (_base: Strategy, info: ResourceInfo) => ({
     validate: (obj) => validateRules(obj.rules, info.namespaced),
     validateUpdate: (obj) => validateRules(obj.rules, info.namespaced),
-    async beginCreate(obj) {
-      const req = currentRequester();
+    async beginCreate(obj, _dryRun, req) {
       if (req) await confirmRoleNoEscalation(req, resource, obj);
     },
-    async beforeUpdate(obj, old) {
+    async beforeUpdate(obj, old, _dryRun, req) {
       // Only a change of what the role grants is checked (labels and annotations are not).
-      if (JSON.stringify([obj.rules, obj.aggregationRule]) === JSON.stringify([old.rules, old.aggregationRule])) return;
-      const req = currentRequester();
-      if (req) await confirmRoleNoEscalation(req, resource, obj);
+      if (!req || JSON.stringify([obj.rules, obj.aggregationRule]) === JSON.stringify([old.rules, old.aggregationRule])) return;
+      await confirmRoleNoEscalation(req, resource, obj);
     },
   });
   const bindingStrategy = (resource: 'rolebindings' | 'clusterrolebindings'): ResourceStrategy => (_base: Strategy, info: ResourceInfo) => ({
@@ -215,12 +200,10 @@ export function rbacStrategies(stores: () => Map<string, Store>): Record<string,
       if (JSON.stringify(obj.roleRef) !== JSON.stringify(old.roleRef)) errs.push({ type: 'FieldValueInvalid', field: 'roleRef', badValue: obj.roleRef, detail: 'cannot change roleRef' });
       return errs;
     },
-    async beginCreate(obj) {
-      const req = currentRequester();
+    async beginCreate(obj, _dryRun, req) {
       if (req) await confirmBindingNoEscalation(req, resource, obj, roleRules());
     },
-    async beforeUpdate(obj) {
-      const req = currentRequester();
+    async beforeUpdate(obj, _old, _dryRun, req) {
       if (req) await confirmBindingNoEscalation(req, resource, obj, roleRules());
     },
   });

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiVersionOf, type GroupResource, type KubeList, type KubeObject, type ResourceInfo } from '@kubelab/api';
 import type { Watcher as WatchInterface } from '../storage/interface.js';
+import type { Requester } from './rbac.js';
 import type { DeleteOptions } from './strategy.js';
 
 export interface ListQuery {
@@ -45,6 +46,8 @@ export interface RESTStorage {
 
 export interface WriteOptions {
   dryRun?: boolean;
+  /** Who asked (upstream's user in the request context); none for writes the server makes itself. */
+  requester?: Requester;
   /** Admission's validating phase (upstream's ValidateObjectFunc), called with the object about to be written. */
   validate?: (obj: KubeObject, old: KubeObject | null) => Promise<void>;
 }

@@ -272,7 +272,7 @@ export class Store implements StandardStorage {
     }
     meta.uid = randomUUID();
     meta.creationTimestamp = rfc3339(this.clock());
-    strategy.prepareForCreate(obj);
+    strategy.prepareForCreate(obj, opts.requester);
     delete meta.resourceVersion;
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
@@ -300,7 +300,7 @@ export class Store implements StandardStorage {
         if (generated && attempt < 8) continue;
         throw alreadyExists(this.gr, meta.name!);
       }
-      const undo = strategy.beginCreate ? (await strategy.beginCreate(obj, !!opts.dryRun)) || undefined : undefined;
+      const undo = strategy.beginCreate ? (await strategy.beginCreate(obj, !!opts.dryRun, opts.requester)) || undefined : undefined;
       if (opts.dryRun) {
         if (undo) await undo().catch(() => undefined);
         return obj;
@@ -346,7 +346,7 @@ export class Store implements StandardStorage {
         obj.metadata ??= {};
         obj.metadata.name = name;
         await this.beforeCreate(obj, namespace, opts);
-        undo = strategy.beginCreate ? (await strategy.beginCreate(obj, !!opts.dryRun)) || undefined : undefined;
+        undo = strategy.beginCreate ? (await strategy.beginCreate(obj, !!opts.dryRun, opts.requester)) || undefined : undefined;
         return obj;
       }
       created = false;
@@ -398,7 +398,7 @@ export class Store implements StandardStorage {
       }
       strategy.canonicalize(obj);
       if (opts.validate) await opts.validate(obj, current);
-      if (!opts.subresource && strategy.beforeUpdate) undo = (await strategy.beforeUpdate(obj, current, !!opts.dryRun)) || undefined;
+      if (!opts.subresource && strategy.beforeUpdate) undo = (await strategy.beforeUpdate(obj, current, !!opts.dryRun, opts.requester)) || undefined;
       return obj;
     };
     let stored: KubeObject;

@@ -2,6 +2,7 @@
 // RESTUpdateStrategy, RESTDeleteStrategy): preparing, validating and canonicalizing objects. The
 // Store does the rest (keys, storage, resourceVersions, finalizers, watch).
 import type { FieldError, KubeObject, ResourceInfo } from '@kubelab/api';
+import type { Requester } from './rbac.js';
 
 export interface DeleteOptions {
   gracePeriodSeconds?: number;
@@ -12,8 +13,11 @@ export interface DeleteOptions {
 }
 
 export interface Strategy {
-  /** Clears fields a client may not set on create (e.g. status) and sets derived ones. */
-  prepareForCreate(obj: KubeObject): void;
+  /**
+   * Clears fields a client may not set on create (e.g. status) and sets derived ones. `requester` is the
+   * user of the request (none for the server's own writes), as in the hooks below.
+   */
+  prepareForCreate(obj: KubeObject, requester?: Requester): void;
   /** Copies over what an update of the main resource must keep from the old object (e.g. status). */
   prepareForUpdate(obj: KubeObject, old: KubeObject): void;
   validate(obj: KubeObject): FieldError[];
@@ -35,9 +39,9 @@ export interface Strategy {
    * Runs before a new object is written (upstream's BeginCreate: allocating a ClusterIP). Returns a function that
    * undoes it, which the Store calls when the write fails or was a dry run.
    */
-  beginCreate?(obj: KubeObject, dryRun: boolean): Promise<(() => Promise<void>) | void>;
+  beginCreate?(obj: KubeObject, dryRun: boolean, requester?: Requester): Promise<(() => Promise<void>) | void>;
   /** Runs before an update is written, with the old object. */
-  beforeUpdate?(obj: KubeObject, old: KubeObject, dryRun: boolean): Promise<(() => Promise<void>) | void>;
+  beforeUpdate?(obj: KubeObject, old: KubeObject, dryRun: boolean, requester?: Requester): Promise<(() => Promise<void>) | void>;
   /** Runs after an update was stored (releases what the old object held). */
   afterUpdate?(obj: KubeObject, old: KubeObject): Promise<void>;
   /** Runs after an object was removed from storage. */

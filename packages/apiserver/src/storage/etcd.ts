@@ -232,6 +232,16 @@ export function toWatchEvent(ev: Pick<RawWatchEvent, 'type' | 'object' | 'prevOb
   return null;
 }
 
+/**
+ * The object just written, as reading it back would give it (its resourceVersion the write's revision,
+ * last in metadata as decodeFromStorage puts it) without parsing the bytes it was just encoded to.
+ * The result shares everything but its top level and metadata with `obj`, which the caller hands over.
+ */
+function asWritten(obj: KubeObject, revision: number | string): KubeObject {
+  const { resourceVersion: _stale, ...metadata } = obj.metadata ?? {};
+  return { ...obj, metadata: { ...metadata, resourceVersion: String(revision) } };
+}
+
 export class EtcdStorage implements Storage {
   readonly client: Etcd3;
   readonly prefix: string;
@@ -342,7 +352,7 @@ export class EtcdStorage implements Storage {
       [],
     );
     if (!res.succeeded) throw new StorageError('KeyExists', key, `key exists: ${key}`);
-    return decodeFromStorage(key, value, res.header.revision);
+    return asWritten(obj, res.header.revision);
   }
 
   async get(key: string): Promise<KubeObject> {
@@ -463,7 +473,7 @@ export class EtcdStorage implements Storage {
       const res = await this.txn(key, [compare], [{ request_put: { key: k, value: this.toStorage(key, value) } }], [
         { request_range: { key: k } },
       ]);
-      if (res.succeeded) return decodeFromStorage(key, value, res.header.revision);
+      if (res.succeeded) return asWritten(updated, res.header.revision);
       kv = res.responses[0]?.response_range?.kvs[0];
       this.logger.debug({ key }, 'guaranteedUpdate conflict, retrying');
     }
