@@ -21,6 +21,9 @@ export class SchedulerCache implements Snapshot {
   /** Nodes that exist (a NodeInfo may exist only to hold pods bound to a node we have not seen). */
   private list: NodeInfo[] = [];
   private listDirty = false;
+  /** nodes() filtered to those with affinity pods / required anti-affinity pods; undefined when stale. */
+  private affinityList?: NodeInfo[];
+  private antiAffinityList?: NodeInfo[];
   private readonly pods = new Map<string, PodState>();
   private readonly imageNodes = new Map<string, number>();
   private readonly namespaces = new Map<string, Record<string, string>>();
@@ -30,6 +33,7 @@ export class SchedulerCache implements Snapshot {
     if (this.listDirty) {
       this.list = [...this.nodeInfos.values()].filter((n) => present.has(n));
       this.listDirty = false;
+      this.affinityChanged();
     }
     return this.list;
   }
@@ -37,11 +41,22 @@ export class SchedulerCache implements Snapshot {
     const n = this.nodeInfos.get(name);
     return n && present.has(n) ? n : undefined;
   }
+  // Both lists are read by InterPodAffinity in every cycle: kept until a pod with affinity terms or a
+  // node comes or goes, instead of a walk over every node per pod.
   nodesWithAffinityPods(): NodeInfo[] {
-    return this.nodes().filter((n) => n.podsWithAffinity.length > 0);
+    const all = this.nodes();
+    this.affinityList ??= all.filter((n) => n.podsWithAffinity.length > 0);
+    return this.affinityList;
   }
   nodesWithRequiredAntiAffinityPods(): NodeInfo[] {
-    return this.nodes().filter((n) => n.podsWithRequiredAntiAffinity.length > 0);
+    const all = this.nodes();
+    this.antiAffinityList ??= all.filter((n) => n.podsWithRequiredAntiAffinity.length > 0);
+    return this.antiAffinityList;
+  }
+  private affinityChanged(info?: PodInfo): void {
+    if (info && !info.hasAffinity()) return;
+    this.affinityList = undefined;
+    this.antiAffinityList = undefined;
   }
   namespaceLabels(ns: string): Record<string, string> | undefined {
     return this.namespaces.get(ns);
@@ -106,6 +121,7 @@ export class SchedulerCache implements Snapshot {
   assumePod(info: PodInfo, nodeName: string): void {
     if (this.pods.has(info.key)) throw new Error(`pod ${info.key} is in the cache, so can't be assumed`);
     this.nodeInfo(nodeName).addPod(info);
+    this.affinityChanged(info);
     this.pods.set(info.key, { info, nodeName, assumed: true });
   }
 
@@ -113,7 +129,7 @@ export class SchedulerCache implements Snapshot {
   forgetPod(key: string): void {
     const s = this.pods.get(key);
     if (!s?.assumed) return;
-    this.removeFromNode(key, s.nodeName);
+    this.removeFromNode(key, s.nodeName, s.info);
     this.pods.delete(key);
   }
 
@@ -126,9 +142,10 @@ export class SchedulerCache implements Snapshot {
     const key = podKey(pod);
     const nodeName = pod.spec?.nodeName ?? '';
     const old = this.pods.get(key);
-    if (old) this.removeFromNode(key, old.nodeName);
+    if (old) this.removeFromNode(key, old.nodeName, old.info);
     const info = old && old.info.pod.metadata?.uid === pod.metadata?.uid && old.info.pod.metadata?.resourceVersion === pod.metadata?.resourceVersion ? old.info : new PodInfo(pod);
     this.nodeInfo(nodeName).addPod(info);
+    this.affinityChanged(info);
     this.pods.set(key, { info, nodeName, assumed: false });
   }
   updatePod(pod: Pod): void {
@@ -138,14 +155,15 @@ export class SchedulerCache implements Snapshot {
     const key = podKey(pod);
     const s = this.pods.get(key);
     if (!s) return;
-    this.removeFromNode(key, s.nodeName);
+    this.removeFromNode(key, s.nodeName, s.info);
     this.pods.delete(key);
   }
 
-  private removeFromNode(key: string, nodeName: string): void {
+  private removeFromNode(key: string, nodeName: string, info: PodInfo): void {
     const n = this.nodeInfos.get(nodeName);
     if (!n) return;
     n.removePod(key);
+    this.affinityChanged(info);
     if (!present.has(n) && !n.pods.length) this.nodeInfos.delete(nodeName);
   }
 }

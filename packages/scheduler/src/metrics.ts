@@ -3,6 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export class SchedulerMetrics {
   readonly registry = new Registry();
+  /** The queue's lengths, read when scheduler_pending_pods is collected (not on every queue change). */
+  pendingPodsSource?: () => Record<string, number>;
   readonly scheduleAttempts = new Counter({
     name: 'scheduler_schedule_attempts_total',
     help: 'Number of attempts to schedule pods, by the result. \'unschedulable\' means a pod could not be scheduled, while \'error\' means an internal scheduler problem.',
@@ -25,6 +27,10 @@ export class SchedulerMetrics {
       "schedule because they are gated.",
     labelNames: ['queue'],
     registers: [this.registry],
+    collect: () => {
+      const lengths = this.pendingPodsSource?.();
+      if (lengths) for (const [queue, n] of Object.entries(lengths)) this.pendingPods.set({ queue }, n);
+    },
   });
   readonly podSchedulingAttempts = new Histogram({
     name: 'scheduler_pod_scheduling_attempts',

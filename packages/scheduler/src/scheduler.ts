@@ -162,10 +162,8 @@ export class Scheduler {
       initialBackoffMs: config.podInitialBackoffMs,
       maxBackoffMs: config.podMaxBackoffMs,
       eventMayHelp: (p, ev) => this.frameworkFor(p.info.pod)?.eventMayHelp(p.unschedulablePlugins, ev) ?? true,
-      onChange: (l) => {
-        for (const [q, n] of Object.entries(l)) this.metrics.pendingPods.set({ queue: q }, n);
-      },
     });
+    this.metrics.pendingPodsSource = () => this.queue.lengths();
   }
 
   private frameworkFor(pod: Pod): Framework | undefined {

@@ -189,6 +189,13 @@ export class PodInfo {
     this.tolerations = pod.spec?.tolerations ?? [];
   }
 
+  private imageNames?: string[];
+  /** The normalised image of every init and app container (ImageLocality's per-node lookups). */
+  containerImages(): string[] {
+    this.imageNames ??= [...(this.pod.spec?.initContainers ?? []), ...(this.pod.spec?.containers ?? [])].map((c) => (c.image ? normalizedImageName(c.image) : ''));
+    return this.imageNames;
+  }
+
   hasAffinity(): boolean {
     return (
       this.requiredAffinityTerms.length + this.requiredAntiAffinityTerms.length + this.preferredAffinityTerms.length + this.preferredAntiAffinityTerms.length >

@@ -83,6 +83,8 @@ export class Framework {
   private readonly percentage: number;
   private readonly random: () => number;
   private nextStartNodeIndex = 0;
+  /** Per cycle: the Filter plugins PreFilter did not skip. */
+  private readonly activeFilters = new WeakMap<CycleState, { skipped: number; filters: FilterPlugin[] }>();
 
   constructor(opts: FrameworkOptions) {
     this.schedulerName = opts.schedulerName;
@@ -127,10 +129,18 @@ export class Framework {
 
   /** Runs Filter plugins in order; the first rejection wins. */
   runFilter(state: CycleState, pod: PodInfo, node: NodeInfo, snapshot: Snapshot): Status {
-    for (const p of this.filters) {
-      if (state.skipFilter.has(p.name)) continue;
+    // The filters not skipped by PreFilter, worked out once per cycle (the same for every node).
+    let active = this.activeFilters.get(state);
+    if (!active || active.skipped !== state.skipFilter.size) {
+      const filters = state.skipFilter.size ? this.filters.filter((p) => !state.skipFilter.has(p.name)) : this.filters;
+      active = { skipped: state.skipFilter.size, filters };
+      this.activeFilters.set(state, active);
+    }
+    const filters = active.filters;
+    for (let i = 0; i < filters.length; i++) {
+      const p = filters[i]!;
       const s = p.filter(state, pod, node, snapshot);
-      if (!s.isSuccess()) return s.code === Code.Error ? s.withPlugin(p.name) : s.withPlugin(p.name);
+      if (!s.isSuccess()) return s.withPlugin(p.name);
     }
     return Status.success();
   }

@@ -15,21 +15,12 @@ export class NodeResourcesBalancedAllocation implements ScorePlugin, EnqueueExte
     ];
   }
   score(_s: CycleState, pod: PodInfo, node: NodeInfo): number {
-    const fractions: number[] = [];
-    const pairs: Array<[number, number]> = [
-      [node.allocatable.milliCPU, node.nonZeroRequested.milliCPU + pod.nonZeroRequests.milliCPU],
-      [node.allocatable.memory, node.nonZeroRequested.memory + pod.nonZeroRequests.memory],
-    ];
-    for (const [alloc, req] of pairs) {
-      if (alloc === 0) continue;
-      fractions.push(Math.min(1, req / alloc));
-    }
-    let std = 0;
-    if (fractions.length === 2) std = Math.abs(fractions[0]! - fractions[1]!) / 2;
-    else if (fractions.length > 2) {
-      const mean = fractions.reduce((a, b) => a + b, 0) / fractions.length;
-      std = Math.sqrt(fractions.reduce((a, f) => a + (f - mean) ** 2, 0) / fractions.length);
-    }
+    // CPU and memory only: with two fractions the standard deviation is half their difference.
+    const cpuAlloc = node.allocatable.milliCPU;
+    const memAlloc = node.allocatable.memory;
+    const cpu = cpuAlloc === 0 ? -1 : Math.min(1, (node.nonZeroRequested.milliCPU + pod.nonZeroRequests.milliCPU) / cpuAlloc);
+    const mem = memAlloc === 0 ? -1 : Math.min(1, (node.nonZeroRequested.memory + pod.nonZeroRequests.memory) / memAlloc);
+    const std = cpu >= 0 && mem >= 0 ? Math.abs(cpu - mem) / 2 : 0;
     return Math.trunc((1 - std) * 100);
   }
 }

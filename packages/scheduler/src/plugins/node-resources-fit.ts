@@ -14,6 +14,18 @@ export interface InsufficientResource {
   capacity: number;
 }
 
+/** Whether the pod fits (fitsRequest finds nothing), without building the list: the filter's common case. */
+function fits(req: Resource, node: NodeInfo): boolean {
+  const alloc = node.allocatable;
+  const used = node.requested;
+  if (node.pods.length + 1 > alloc.allowedPodNumber) return false;
+  if (req.milliCPU > 0 && req.milliCPU > alloc.milliCPU - used.milliCPU) return false;
+  if (req.memory > 0 && req.memory > alloc.memory - used.memory) return false;
+  if (req.ephemeralStorage > 0 && req.ephemeralStorage > alloc.ephemeralStorage - used.ephemeralStorage) return false;
+  if (req.scalar.size) for (const [name, v] of req.scalar) if (v !== 0 && v > (alloc.scalar.get(name) ?? 0) - (used.scalar.get(name) ?? 0)) return false;
+  return true;
+}
+
 /** Every resource the pod does not fit on the node for (upstream's fitsRequest). */
 export function fitsRequest(req: Resource, node: NodeInfo): InsufficientResource[] {
   const out: InsufficientResource[] = [];
@@ -79,6 +91,7 @@ export class NodeResourcesFit implements FilterPlugin, ScorePlugin, EnqueueExten
   }
 
   filter(_s: CycleState, pod: PodInfo, node: NodeInfo): Status {
+    if (fits(pod.requests, node)) return Status.success();
     const insufficient = fitsRequest(pod.requests, node);
     if (!insufficient.length) return Status.success();
     return Status.unschedulable(...insufficient.map((i) => i.reason));
@@ -87,7 +100,8 @@ export class NodeResourcesFit implements FilterPlugin, ScorePlugin, EnqueueExten
   score(_s: CycleState, pod: PodInfo, node: NodeInfo): number {
     let sum = 0;
     let weights = 0;
-    for (const { name, weight } of this.resources) {
+    for (let i = 0; i < this.resources.length; i++) {
+      const { name, weight } = this.resources[i]!;
       const alloc = name === 'pods' ? node.allocatable.allowedPodNumber : amount(node.allocatable, name);
       if (alloc === 0) continue;
       const requested = amount(node.nonZeroRequested, name) + amount(pod.nonZeroRequests, name);

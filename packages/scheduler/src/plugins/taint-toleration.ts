@@ -16,11 +16,13 @@ export class TaintToleration implements FilterPlugin, ScorePlugin, EnqueueExtens
     ];
   }
   filter(_s: CycleState, pod: PodInfo, node: NodeInfo): Status {
+    if (!node.taints.length) return Status.success();
     const taint = findUntoleratedTaint(node.taints, pod.tolerations, ['NoSchedule', 'NoExecute']);
     if (!taint) return Status.success();
     return Status.unresolvable(`node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`);
   }
   score(_s: CycleState, pod: PodInfo, node: NodeInfo): number {
+    if (!node.taints.length) return 0;
     const tolerations = pod.tolerations.filter((t) => !t.effect || t.effect === 'PreferNoSchedule');
     let n = 0;
     for (const taint of node.taints) if (taint.effect === 'PreferNoSchedule' && !tolerationsTolerateTaint(tolerations, taint)) n++;
