@@ -228,7 +228,8 @@ describe('ingress controller', () => {
     const lines = out.trim().split('\n');
     expect(lines[0]).toMatch(/^NAME\s+CLASS\s+HOSTS\s+ADDRESS\s+PORTS\s+AGE$/);
     expect(lines.find((l) => l.startsWith('web '))).toMatch(/^web\s+kubelab\s+a\.example,b\.example\s+172\.30\.0\.99\s+80\s+\d+s$/);
-    expect(lines.find((l) => l.startsWith('secure '))).toMatch(/^secure\s+<none>\s+a\.example\s+172\.30\.0\.99\s+80, 443\s+\d+s$/);
+    // Created without a class: the DefaultIngressClass admission gave it the default one.
+    expect(lines.find((l) => l.startsWith('secure '))).toMatch(/^secure\s+kubelab\s+a\.example\s+172\.30\.0\.99\s+80, 443\s+\d+s$/);
     // Another class' Ingress is left alone.
     expect(lines.find((l) => l.startsWith('foreign '))).toMatch(/^foreign\s+other\s+foreign\.example\s+80\s+/);
     expect(await k('get', 'ingressclass')).toMatch(/kubelab\s+kubelab\.io\/ingress-controller\s+<none>\s+\d+s/);
