@@ -4,7 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import { createSecureContext, TLSSocket } from 'node:tls';
 import type { IncomingMessage } from 'node:http';
 import {
   findKind,
@@ -221,11 +221,11 @@ export class RestClient {
   private newAgent(): http.Agent {
     const c = this.current;
     if (this.base.protocol !== 'https:') return new http.Agent({ keepAlive: true });
+    // One TLS context for every connection of this agent (otherwise each new connection parses the CA, key and
+    // certificate again).
     return new https.Agent({
       keepAlive: true,
-      ca: c.ca,
-      cert: c.cert,
-      key: c.key,
+      secureContext: createSecureContext({ ca: c.ca, cert: c.cert, key: c.key }),
       rejectUnauthorized: !c.insecureSkipTLSVerify,
       servername: c.tlsServerName,
     });
