@@ -12,7 +12,13 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'], exclude: ['**/*.int.test.ts', '**/node_modules/**'], environment: 'node' },
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts'],
+          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+          environment: 'node',
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         extends: true,
@@ -24,6 +30,7 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -36,6 +43,22 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 480_000,
           fileParallelism: false,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'compose',
+          // The Docker lab (hack/compose: dockerd, images built offline, etcd x3, 2 apiservers, 3 nodes); runs after
+          // the other projects so that its containers do not compete with the netns labs. `npm run test:compose` alone.
+          include: ['test/compose/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          // `up` may build the images first: debootstrap alone takes about 2 minutes.
+          hookTimeout: 900_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -12,9 +12,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../fixtures/kubectl.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const kubeconfig = `${root}/.kubelab/compose/kubeconfig`;
-// Host ports of their own, so a `hack/lab up` on 6443 on the same machine does not collide with the test.
-const env = { ...process.env, KUBELAB_COMPOSE_APISERVER_PORT: '26443', KUBELAB_COMPOSE_REGISTRY_PORT: '25000' };
+// A lab of its own beside the user's (`hack/compose up`, project kubelab on 172.28.0.0/24 and ports 6443/5000, or a
+// `hack/lab up` on 6443): its own compose project, network, host ports and state directory (kubeconfig, dockerd record).
+const PROJECT = 'kubelabtest';
+const NET = '172.28.1';
+const state = `${root}/.kubelab/compose-test`;
+const kubeconfig = `${state}/kubeconfig`;
+const env = {
+  ...process.env,
+  KUBELAB_COMPOSE_PROJECT: PROJECT,
+  KUBELAB_COMPOSE_NET: NET,
+  KUBELAB_COMPOSE_STATE: state,
+  KUBELAB_COMPOSE_APISERVER_PORT: '26443',
+  KUBELAB_COMPOSE_REGISTRY_PORT: '25000',
+};
+/** The name compose gives a node replica's container (v1: project_node_N), and the node's name in the cluster. */
+const container = (n: number) => `${PROJECT}_node_${n}`;
+const node = (n: number) => `${PROJECT}-node-${n}`;
 const k = (args: string[], input?: string) => kubectl(kubeconfig, args, { input });
 
 interface RunResult {
@@ -40,7 +54,7 @@ function run(cmd: string, args: string[], timeoutMs = 600_000): Promise<RunResul
   });
 }
 
-const compose = (args: string[]) => run('bash', ['-c', 'if command -v docker-compose >/dev/null; then exec docker-compose "$@"; else exec docker compose "$@"; fi', 'compose', '-p', 'kubelab', '-f', 'compose.yaml', ...args]);
+const compose = (args: string[]) => run('bash', ['-c', 'if command -v docker-compose >/dev/null; then exec docker-compose "$@"; else exec docker compose "$@"; fi', 'compose', '-p', PROJECT, '-f', 'compose.yaml', ...args]);
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -93,7 +107,7 @@ describe('hack/compose', () => {
     expect(etcd.map((c: { metadata: { name: string } }) => c.metadata.name).sort()).toEqual(['etcd-0', 'etcd-1', 'etcd-2']);
     for (const c of etcd) expect(c.conditions[0]).toMatchObject({ type: 'Healthy', status: 'True' });
     const ep = await json(['get', 'endpoints', 'kubernetes', '-n', 'default']);
-    expect(ep.subsets[0].addresses.map((a: { ip: string }) => a.ip).sort()).toEqual(['172.28.0.11', '172.28.0.12']);
+    expect(ep.subsets[0].addresses.map((a: { ip: string }) => a.ip).sort()).toEqual([`${NET}.11`, `${NET}.12`]);
     expect(ep.subsets[0].ports[0].port).toBe(6443);
   });
 
@@ -117,7 +131,7 @@ describe('hack/compose', () => {
 
   it('joins 3 nodes named after their containers, Ready, each with its own pod CIDR from 10.245.0.0/16', async () => {
     const nodes = (await json(['get', 'nodes'])).items;
-    expect(nodes.map((n: { metadata: { name: string } }) => n.metadata.name).sort()).toEqual(['kubelab-node-1', 'kubelab-node-2', 'kubelab-node-3']);
+    expect(nodes.map((n: { metadata: { name: string } }) => n.metadata.name).sort()).toEqual([node(1), node(2), node(3)]);
     const cidrs = new Set<string>();
     for (const n of nodes) {
       expect(n.status.conditions.find((c: { type: string }) => c.type === 'Ready').status, n.metadata.name).toBe('True');
@@ -172,11 +186,11 @@ spec:
   });
 
   it('reaches a Service on another node by its DNS name from a pod', async () => {
-    const remote = await k(['run', 'remote', '--image=nginx', '--overrides={"spec":{"nodeName":"kubelab-node-1"}}']);
+    const remote = await k(['run', 'remote', '--image=nginx', `--overrides={"spec":{"nodeName":"${node(1)}"}}`]);
     expect(remote.code, remote.stderr).toBe(0);
     const exposed = await k(['expose', 'pod', 'remote', '--port=80']);
     expect(exposed.code, exposed.stderr).toBe(0);
-    const client = await k(['run', 'client', '--image=busybox', '--overrides={"spec":{"nodeName":"kubelab-node-3"}}', '--', 'sleep', '3600']);
+    const client = await k(['run', 'client', '--image=busybox', `--overrides={"spec":{"nodeName":"${node(3)}"}}`, '--', 'sleep', '3600']);
     expect(client.code, client.stderr).toBe(0);
     await until('remote and client Running', async () => {
       const phases = await Promise.all(['remote', 'client'].map(async (p) => (await json(['get', 'pod', p])).status.phase));
@@ -188,7 +202,7 @@ spec:
     });
     const clusterIP = (await json(['get', 'service', 'remote'])).spec.clusterIP;
     expect(lookup).toContain(clusterIP);
-    // By the short name through the pod's search path, to the pod on kubelab-node-1 from kubelab-node-3.
+    // By the short name through the pod's search path, to the pod on node 1 from node 3.
     const page = await k(['exec', 'client', '--', 'sh', '-c', 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 5 remote 80']);
     expect(page.code, page.stderr).toBe(0);
     expect(page.stdout).toContain('Welcome to nginx!');
@@ -226,19 +240,19 @@ spec:
       return ips.length > 0 ? { className: ing.spec.ingressClassName, ips } : undefined;
     });
     expect(status.className).toBe('kubelab');
-    for (const ip of status.ips) expect(ip).toMatch(/^172\.28\.0\./);
-    // From inside kubelab_node_2 to kubelab-node-1's port 80 (hostPort of the DaemonSet's pod there), by Host header.
-    const node1 = await json(['get', 'node', 'kubelab-node-1']);
+    for (const ip of status.ips) expect(ip.startsWith(`${NET}.`), ip).toBe(true);
+    // From inside node 2's container to node 1's port 80 (hostPort of the DaemonSet's pod there), by Host header.
+    const node1 = await json(['get', 'node', node(1)]);
     const ip = node1.status.addresses.find((a: { type: string }) => a.type === 'InternalIP').address;
     const get = (host: string) =>
       run('docker', [
         'exec',
-        'kubelab_node_2',
+        container(2),
         'node',
         '-e',
         `require("http").get({ host: "${ip}", port: 80, path: "/", headers: { Host: "${host}" }, timeout: 5000 }, (r) => { let b = ""; r.on("data", (d) => (b += d)); r.on("end", () => { console.log(r.statusCode); console.log(b); }); }).on("error", (e) => { console.error(e.message); process.exit(1); })`,
       ]);
-    const page = await until('the Ingress answering on kubelab-node-1:80', async () => {
+    const page = await until(`the Ingress answering on ${node(1)}:80`, async () => {
       const r = await get('web.kubelab.test');
       return r.code === 0 && r.output.startsWith('200') ? r.output : undefined;
     });
@@ -252,19 +266,19 @@ spec:
   it('adds a fourth node with docker-compose up -d --scale node=4', async () => {
     const scaled = await compose(['up', '-d', '--no-recreate', '--scale', 'node=4']);
     expect(scaled.code, scaled.output).toBe(0);
-    const node = await until('kubelab-node-4 Ready', async () => {
-      const r = await k(['get', 'node', 'kubelab-node-4', '-o', 'json']);
+    const fourth = await until(`${node(4)} Ready`, async () => {
+      const r = await k(['get', 'node', node(4), '-o', 'json']);
       if (r.code !== 0) return undefined;
       const n = JSON.parse(r.stdout);
       return n.status.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status === 'True' ? n : undefined;
     }, 120_000);
-    expect(node.spec.podCIDR).toMatch(/^10\.245\./);
+    expect(fourth.spec.podCIDR).toMatch(/^10\.245\./);
     timings.push(`scale to 4 nodes ${(scaled.seconds).toFixed(1)}s + Ready`);
   });
 
   it('marks a stopped node container NotReady and moves its pods to the other nodes', async () => {
-    // The pod goes to kubelab-node-4 (the others cordoned), and tolerates the node's loss for 5 s only (default 300 s).
-    for (const n of [1, 2, 3]) expect((await k(['cordon', `kubelab-node-${n}`])).code).toBe(0);
+    // The pod goes to node 4 (the others cordoned), and tolerates the node's loss for 5 s only (default 300 s).
+    for (const n of [1, 2, 3]) expect((await k(['cordon', node(n)])).code).toBe(0);
     const manifest = `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -291,25 +305,25 @@ spec:
       const running = items.filter((p) => p.status.phase === 'Running' && (!node || p.spec.nodeName === node));
       return running.length > 0 ? running : undefined;
     };
-    await until('the mover pod Running on kubelab-node-4', () => movers('kubelab-node-4'), 90_000);
-    for (const n of [1, 2, 3]) expect((await k(['uncordon', `kubelab-node-${n}`])).code).toBe(0);
-    const stop = await run('docker', ['stop', 'kubelab_node_4']);
+    await until(`the mover pod Running on ${node(4)}`, () => movers(node(4)), 90_000);
+    for (const n of [1, 2, 3]) expect((await k(['uncordon', node(n)])).code).toBe(0);
+    const stop = await run('docker', ['stop', container(4)]);
     expect(stop.code, stop.output).toBe(0);
-    await until('kubelab-node-4 NotReady', async () => {
-      const n = await json(['get', 'node', 'kubelab-node-4']);
+    await until(`${node(4)} NotReady`, async () => {
+      const n = await json(['get', 'node', node(4)]);
       const ready = n.status.conditions.find((c: { type: string }) => c.type === 'Ready');
       return ready.status !== 'True' ? ready : undefined;
     }, 120_000);
     const moved = await until('the mover pod Running on another node', async () => {
       const running = await movers();
-      return running?.find((p) => p.spec.nodeName !== 'kubelab-node-4');
+      return running?.find((p) => p.spec.nodeName !== node(4));
     }, 120_000);
-    expect(['kubelab-node-1', 'kubelab-node-2', 'kubelab-node-3']).toContain(moved.spec.nodeName);
+    expect([node(1), node(2), node(3)]).toContain(moved.spec.nodeName);
     // Started again, the node comes back Ready with the credentials it got when it joined.
-    const start = await run('docker', ['start', 'kubelab_node_4']);
+    const start = await run('docker', ['start', container(4)]);
     expect(start.code, start.output).toBe(0);
-    await until('kubelab-node-4 Ready again', async () => {
-      const n = await json(['get', 'node', 'kubelab-node-4']);
+    await until(`${node(4)} Ready again`, async () => {
+      const n = await json(['get', 'node', node(4)]);
       return n.status.conditions.find((c: { type: string }) => c.type === 'Ready').status === 'True' ? true : undefined;
     }, 120_000);
   }, 360_000);
@@ -345,7 +359,7 @@ spec:
 
 describe('hack/compose down', () => {
   it('removes the containers, volumes, network and the cgroups of the nodes, and a second down is a no-op', async () => {
-    const ids = await run('docker', ['ps', '-aq', '--no-trunc', '--filter', 'label=com.docker.compose.project=kubelab', '--filter', 'label=com.docker.compose.service=node']);
+    const ids = await run('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', 'label=com.docker.compose.service=node']);
     const nodeIds = ids.output.trim().split('\n').filter(Boolean);
     expect(nodeIds.length).toBe(4);
     const down = await run('hack/compose', ['down']);
@@ -354,11 +368,11 @@ describe('hack/compose down', () => {
     timings.push(`down ${down.seconds.toFixed(1)}s`);
     expect(existsSync(kubeconfig)).toBe(false);
     // Checked without the engine (down stops the dockerd up started): no volume directory, no bridge on the lab's subnet.
-    for (const v of ['pki', 'etcd-1', 'etcd-2', 'etcd-3', 'registry', 'join']) expect(existsSync(`/var/lib/docker/volumes/kubelab_${v}`), v).toBe(false);
+    for (const v of ['pki', 'etcd-1', 'etcd-2', 'etcd-3', 'registry', 'join']) expect(existsSync(`/var/lib/docker/volumes/${PROJECT}_${v}`), v).toBe(false);
     for (const id of nodeIds) expect(existsSync(`/sys/fs/cgroup/memory/docker/${id}`), `cgroup of node ${id}`).toBe(false);
     const addrs = await run('ip', ['-o', '-4', 'addr', 'show']);
-    expect(addrs.output).not.toContain('172.28.0.1/24');
-    const ps = await run('docker', ['ps', '-a', '--filter', 'label=com.docker.compose.project=kubelab', '--format', '{{.Names}}']);
+    expect(addrs.output).not.toContain(`${NET}.1/24`);
+    const ps = await run('docker', ['ps', '-a', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--format', '{{.Names}}']);
     if (ps.code === 0) expect(ps.output.trim()).toBe('');
     const again = await run('hack/compose', ['down']);
     expect(again.code, again.output).toBe(0);
