@@ -7,6 +7,7 @@ import { DeploymentController, findActiveOrLatest, type DeploymentControl } from
 import {
   CHANGE_CAUSE_ANNOTATION,
   computeHash,
+  equalIgnoreHash,
   MAX_REPLICAS_ANNOTATION,
   newRSNewReplicas,
   proportionalSizes,
@@ -148,6 +149,18 @@ describe('deployment rollout math', () => {
     const sizesDown = proportionalSizes(down, [mk('old', 8, 0), mk('new', 5, 1000)]);
     expect(sizesDown.get('old')! + sizesDown.get('new')!).toBe(8);
     expect(Object.fromEntries(sizesDown)).toEqual({ old: 5, new: 3 });
+  });
+
+  it('compares templates as typed values: the hash label, empty objects and nulls do not count', () => {
+    const stored = { metadata: { labels: { app: 'web', 'pod-template-hash': 'abc' } }, spec: { containers: [{ name: 'c', image: 'nginx:1.7.9' }] } };
+    // What `kubectl rollout undo` patches back: the ReplicaSet's template as Go serialises it.
+    const undo = {
+      metadata: { creationTimestamp: null, labels: { app: 'web' } },
+      spec: { containers: [{ name: 'c', image: 'nginx:1.7.9', resources: {} }] },
+    } as unknown as typeof stored;
+    expect(equalIgnoreHash(stored, undo)).toBe(true);
+    expect(equalIgnoreHash(stored, { ...undo, spec: { containers: [{ name: 'c', image: 'nginx:1.9.1' }] } })).toBe(false);
+    expect(equalIgnoreHash(stored, { ...undo, metadata: { labels: { app: 'web', tier: 'x' } } })).toBe(false);
   });
 
   it('finds the only active ReplicaSet, or the latest when none is active', () => {

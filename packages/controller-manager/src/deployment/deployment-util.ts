@@ -84,16 +84,29 @@ export function computeHash(template: PodTemplateSpec | undefined, collisionCoun
   return [...digits].map((d) => SAFE_ALPHABET[d.charCodeAt(0) % SAFE_ALPHABET.length]).join('');
 }
 
-/** Templates equal apart from the pod-template-hash label (upstream's EqualIgnoreHash). */
+/**
+ * A value with what Go's typed decoding cannot tell from absent left out: nulls, empty lists and maps, and empty
+ * objects (upstream compares typed templates, where `resources: {}` and no resources are the same zero struct;
+ * `kubectl rollout undo` sends the template as Go serialises it, with `resources: {}` and `creationTimestamp: null`).
+ */
+function withoutEmpty(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutEmpty);
+  if (!v || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    const y = withoutEmpty(x);
+    if (y === null || y === undefined || (typeof y === 'object' && Object.keys(y).length === 0)) continue;
+    out[k] = y;
+  }
+  return out;
+}
+
+/** Templates equal apart from the pod-template-hash label (upstream's EqualIgnoreHash, on typed templates). */
 export function equalIgnoreHash(a: PodTemplateSpec | undefined, b: PodTemplateSpec | undefined): boolean {
   const strip = (t: PodTemplateSpec | undefined) => {
     const c = structuredClone(t ?? {});
-    if (c.metadata?.labels) {
-      delete c.metadata.labels[DEFAULT_DEPLOYMENT_UNIQUE_LABEL_KEY];
-      if (!Object.keys(c.metadata.labels).length) delete c.metadata.labels;
-    }
-    if (c.metadata && !Object.keys(c.metadata).length) delete c.metadata;
-    return canonicalJSON(c);
+    if (c.metadata?.labels) delete c.metadata.labels[DEFAULT_DEPLOYMENT_UNIQUE_LABEL_KEY];
+    return canonicalJSON(withoutEmpty(c));
   };
   return strip(a) === strip(b);
 }
