@@ -7,6 +7,7 @@
 // Run with `npm run test:compose` (needs root: it starts dockerd when none answers).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectl } from '../fixtures/kubectl.js';
@@ -116,6 +117,16 @@ describe('hack/compose', () => {
     expect(scheduler.spec.holderIdentity).toMatch(/^scheduler-[12]/);
     const cm = await json(['get', 'lease', 'kube-controller-manager', '-n', 'kube-system']);
     expect(cm.spec.holderIdentity).toMatch(/^controller-manager-[12]/);
+    // Reported, not asserted (issue 12's goal: < 250 MB for the leaders): the memory of apiserver-1 and the two leaders.
+    const leaders = ['apiserver-1', String(scheduler.spec.holderIdentity).split('_')[0], String(cm.spec.holderIdentity).split('_')[0]];
+    const rss: string[] = [];
+    for (const service of leaders) {
+      const pid = (await run('docker', ['inspect', '-f', '{{.State.Pid}}', `${PROJECT}_${service}_1`])).output.trim();
+      const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '');
+      const mb = (field: string) => Math.round(Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0) / 1024);
+      rss.push(`${service} ${mb('Rss')} MB (PSS ${mb('Pss')})`);
+    }
+    timings.push(`control plane RSS after up: ${rss.join(', ')}`);
   });
 
   it('is idempotent: a second up rebuilds no unchanged image and keeps the cluster', async () => {
