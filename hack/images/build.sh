@@ -22,7 +22,8 @@ IMAGES=(
     docker.io/library/busybox:1.36.1 docker.io/library/busybox:stable"
   "nginx|busybox web|[\"/docker-entrypoint.sh\"]|[\"httpd\",\"-f\",\"-v\",\"-p\",\"80\",\"-h\",\"/usr/share/nginx/html\"]||80|
     docker.io/library/nginx:latest docker.io/library/nginx:1.7.9 docker.io/library/nginx:1.14.2 docker.io/library/nginx:1.15.11
-    docker.io/library/nginx:1.25 docker.io/library/nginx:1.27 docker.io/library/nginx:alpine docker.io/library/nginx:stable"
+    docker.io/library/nginx:1.16.1 docker.io/library/nginx:1.25 docker.io/library/nginx:1.27 docker.io/library/nginx:alpine
+    docker.io/library/nginx:stable registry.k8s.io/nginx-slim:0.8"
   "httpd|busybox web|[\"/docker-entrypoint.sh\"]|[\"httpd\",\"-f\",\"-v\",\"-p\",\"80\",\"-h\",\"/usr/local/apache2/htdocs\"]||80|
     docker.io/library/httpd:latest docker.io/library/httpd:2.4 docker.io/library/httpd:alpine"
   "k8s-demo|busybox web|[\"/docker-entrypoint.sh\"]|[\"httpd\",\"-f\",\"-v\",\"-p\",\"3000\",\"-h\",\"/srv/k8s-demo\"]||3000|
@@ -112,6 +113,8 @@ gcc -static -Os -s -Wall -Wextra -o "$L/kuard/bin/memhog" "$HERE/src/memhog.c"
   printf 'hosts: files dns\n' >etc/nsswitch.conf
 )
 cp -a "$HERE/rootfs/busybox/." "$L/busybox/"
+# printenv (coreutils' behaviour), which busybox lacks.
+gcc -static -Os -s -Wall -Wextra -o "$L/busybox/usr/local/bin/printenv" "$HERE/src/printenv.c"
 cp -a "$HERE/rootfs/web/." "$L/web/"
 mkdir -p "$L/web/etc/nginx/conf.d" "$L/web/var/log/nginx"
 cp -a "$HERE/rootfs/kuard/." "$L/kuard/"
