@@ -5,6 +5,8 @@
 
 export const STAMP_ANNOTATION = 'bench.kubelab.io/sent';
 export const STAMP_RE = /"bench\.kubelab\.io\/sent":"([^|"]*)\|(\d+)\|([\d.]+)"/;
+/** The event object's resourceVersion (its revision): the first one in the line is metadata's. */
+export const REVISION_RE = /"resourceVersion":"(\d+)"/;
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
 export function nowMs(): number {
@@ -55,7 +57,11 @@ export interface WatchResult {
 export type FromReceiver =
   | { ev: 'opened'; watches: number; failed: number; error?: string }
   | { ev: 'count'; events: number }
-  | { ev: 'report'; latencies: number[]; watches: WatchResult[] }
+  /**
+   * latencies[i] is the delivery (receive - send) of the event of seqs[i] at revision revisions[i],
+   * received at receivedAt[i] (ms since the epoch).
+   */
+  | { ev: 'report'; latencies: number[]; seqs: number[]; revisions: number[]; receivedAt: number[]; watches: WatchResult[] }
   | { ev: 'resumed' };
 
 export type ToWriter =
@@ -70,5 +76,7 @@ export type FromWriter = {
   errors: number;
   /** Each write's round trip (the part of the delivery latency spent before the object is stored). */
   writeMs: number[];
+  /** ackedAt[seq]: when the write of seq was answered (ms since the epoch; null when it failed). */
+  ackedAt: Array<number | null>;
   firstError?: string;
 };

@@ -3,7 +3,7 @@
 // and records delivery latencies and exactly-once bookkeeping per watch. Driven over the IPC channel.
 import https from 'node:https';
 import type { IncomingMessage, ClientRequest } from 'node:http';
-import { STAMP_RE, nowMs, type FromReceiver, type ToReceiver, type WatchResult, type WatchSpec } from './protocol.js';
+import { REVISION_RE, STAMP_RE, nowMs, type FromReceiver, type ToReceiver, type WatchResult, type WatchSpec } from './protocol.js';
 
 const OPEN_IN_FLIGHT = 32;
 
@@ -18,6 +18,9 @@ interface Watch {
 
 const watches: Watch[] = [];
 const latencies: number[] = [];
+const seqs: number[] = [];
+const revisions: number[] = [];
+const receivedAt: number[] = [];
 let total = 0;
 let agent: https.Agent | undefined;
 
@@ -44,7 +47,12 @@ function onChunk(w: Watch, chunk: string): void {
     w.seen.add(seq);
     w.result.events++;
     total++;
-    if (!w.spec.slow) latencies.push(now - Number(m[3]));
+    if (!w.spec.slow) {
+      latencies.push(now - Number(m[3]));
+      seqs.push(seq);
+      revisions.push(Number(REVISION_RE.exec(line)?.[1] ?? Number.NaN));
+      receivedAt.push(now);
+    }
   }
   text = text.slice(start);
   w.rest = text;
@@ -125,7 +133,7 @@ process.on('message', async (msg: ToReceiver) => {
       break;
     }
     case 'report':
-      send({ ev: 'report', latencies, watches: watches.map((w) => w.result) });
+      send({ ev: 'report', latencies, seqs, revisions, receivedAt, watches: watches.map((w) => w.result) });
       break;
     case 'close':
       for (const w of watches) w.req?.destroy();

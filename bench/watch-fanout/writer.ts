@@ -25,12 +25,17 @@ function client(conn: { port: number; ca: string; cert: string; key: string }) {
 }
 
 /** Runs write(i) for i < rate*seconds at its due time; at most IN_FLIGHT outstanding (late ones wait). */
-async function paced(rate: number, seconds: number, write: (i: number) => Promise<boolean>): Promise<{ written: number; seconds: number; errors: number; writeMs: number[] }> {
+async function paced(
+  rate: number,
+  seconds: number,
+  write: (i: number) => Promise<boolean>,
+): Promise<{ written: number; seconds: number; errors: number; writeMs: number[]; ackedAt: Array<number | null> }> {
   const total = Math.round(rate * seconds);
   const t0 = performance.now();
   let written = 0;
   let errors = 0;
   const writeMs: number[] = [];
+  const ackedAt: Array<number | null> = new Array(total).fill(null);
   const inFlight = new Set<Promise<void>>();
   for (let i = 0; i < total; i++) {
     const wait = t0 + (i * 1000) / rate - performance.now();
@@ -40,7 +45,10 @@ async function paced(rate: number, seconds: number, write: (i: number) => Promis
     const p: Promise<void> = write(i).then(
       (ok) => {
         writeMs.push(performance.now() - sent);
-        if (ok) written++;
+        if (ok) {
+          written++;
+          ackedAt[i] = nowMs();
+        }
         else errors++;
       },
       () => {
@@ -51,7 +59,7 @@ async function paced(rate: number, seconds: number, write: (i: number) => Promis
     inFlight.add(tracked);
   }
   await Promise.all(inFlight);
-  return { written, seconds: (performance.now() - t0) / 1000, errors, writeMs };
+  return { written, seconds: (performance.now() - t0) / 1000, errors, writeMs, ackedAt };
 }
 
 process.on('message', async (msg: ToWriter) => {
@@ -66,7 +74,7 @@ process.on('message', async (msg: ToWriter) => {
     firstError ??= `HTTP ${r.status}: ${r.text.slice(0, 300)}`;
     return false;
   };
-  let out: { written: number; seconds: number; errors: number; writeMs: number[] };
+  let out: Awaited<ReturnType<typeof paced>>;
   if (msg.cmd === 'pods') {
     const pad = 'x'.repeat(msg.padBytes);
     out = await paced(msg.rate, msg.seconds, async (i) => {

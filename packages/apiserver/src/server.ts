@@ -16,6 +16,7 @@ import { buildAdmission } from './admission/index.js';
 import { getCachedOrLive } from './admission/util.js';
 import type { ServerDeps } from './server-deps.js';
 import { createRegistry, registerAuthStorages, type Registry } from './registry/index.js';
+import { watchLatency } from './storage/watch-latency.js';
 import type { Storage } from './storage/interface.js';
 import { VERSION } from './version.js';
 import { serveOpenAPI } from './endpoints/openapi.js';
@@ -56,6 +57,8 @@ export function createApiServer(deps: ApiServerDeps): ApiServerRuntime {
   const { config, tls, logger } = deps;
   const clock = deps.clock ?? (() => new Date());
   const metrics = createMetrics();
+  // The etcd request and watch delivery histograms (kept beside the storage layer, shared by the process's servers).
+  watchLatency.register(metrics.registry);
   const registry = createRegistry({
     storageFor: deps.storageFor,
     rawStorage: deps.rawStorage,

@@ -3,7 +3,6 @@
 // subresource), by the capabilities of that storage (registry/rest.ts). It knows no resource by name.
 // A create: decode -> field validation -> defaults -> managedFields -> admission -> Creater.create
 // (registry/store.ts Store.create -> storage.create, an etcd transaction).
-import type { Writable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   StatusError,
@@ -58,6 +57,7 @@ import { isConnecter } from '../registry/rest.js';
 import type { AdmissionAttributes, AdmissionChain } from '../admission/admission.js';
 import type { Requester } from '../registry/rbac.js';
 import type { RequestInfo } from './request-info.js';
+import { WatchEventWriter, countWatchEvent, encodeWatchEvent, encodeWatchText } from './watch-writer.js';
 import {
   PATCH_MEDIA_TYPES,
   decodeBody,
@@ -69,7 +69,7 @@ import {
   type OutputFormat,
 } from './negotiation.js';
 import type { Metrics } from '../metrics.js';
-import { cachedJSON } from '../storage/cached-object.js';
+import { watchLatency } from '../storage/watch-latency.js';
 
 export interface ResourceContext {
   /** The registry's table: one storage per `<group>/<version>/<resource>[/<subresource>]`. */
@@ -579,37 +579,6 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
   throw methodNotSupported(gr, ri.verb || req.method);
 }
 
-/** Waits until a slow watcher's buffer drains or its connection closes, leaving no listener behind either way. */
-function drainOrClose(res: Writable): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.once('drain', done);
-    res.once('close', done);
-  });
-}
-
-/**
- * One JSON line per watch event. The watch cache hands every watcher the same (frozen) object, so the
- * line is built once per event from the object's cached encoding (the one LISTs use too) and shared
- * by all watchers of it (upstream's cachingObject).
- */
-const encodedEvents = new WeakMap<object, Map<string, Buffer>>();
-function encodeWatchLine(type: string, object: unknown): string | Buffer {
-  if (!object || typeof object !== 'object' || !Object.isFrozen(object)) return JSON.stringify({ type, object }) + '\n';
-  let byType = encodedEvents.get(object);
-  if (!byType) encodedEvents.set(object, (byType = new Map()));
-  let line = byType.get(type);
-  if (line === undefined) {
-    line = Buffer.concat([Buffer.from(`{"type":${JSON.stringify(type)},"object":`), cachedJSON(object), Buffer.from('}\n')]);
-    byType.set(type, line);
-  }
-  return line;
-}
-
 async function serveWatch(ctx: ResourceContext, store: Watcher, ns: string, ri: RequestInfo, q: URLSearchParams, req: FastifyRequest, reply: FastifyReply) {
   const format = negotiateOutput(req.headers.accept, true);
   const query: WatchQuery = {
@@ -622,6 +591,7 @@ async function serveWatch(ctx: ResourceContext, store: Watcher, ns: string, ri: 
   // Read before the watch starts, so that a malformed value leaves no watcher behind. As upstream, 0 (or none)
   // is the randomised default and a negative value ends the watch at once.
   const timeoutSeconds = intParam(q, 'timeoutSeconds') || Math.floor(ctx.minRequestTimeoutSeconds * (1 + Math.random()));
+  const watchStartedAt = watchLatency.now();
   const watcher = await store.watch(ns, query);
   const info = store.info;
 
@@ -630,6 +600,10 @@ async function serveWatch(ctx: ResourceContext, store: Watcher, ns: string, ri: 
   res.writeHead(200, { 'Content-Type': format.mediaType, 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
   res.flushHeaders?.();
   ctx.metrics.registeredWatchers.inc({ group: info.group, version: info.version, kind: info.kind });
+  const watchEvents = ctx.metrics.watchEvents.labels({ group: info.group, version: info.version, kind: info.kind });
+  const countKey = `${info.group}/${info.version}/${info.kind}`;
+  const countEvents = (n: number) => watchEvents.inc(n);
+  const writer = new WatchEventWriter(res, req.method !== 'HEAD');
   let done = false;
   const finish = () => {
     if (done) return;
@@ -662,14 +636,11 @@ async function serveWatch(ctx: ResourceContext, store: Watcher, ns: string, ri: 
           object = partialMetadata(ev.object);
         }
       }
-      const line = format.mediaType === 'application/yaml' ? encodeBody(format, { type: ev.type, object }) + '---\n' : encodeWatchLine(ev.type, object);
-      ctx.metrics.watchEvents.inc({ group: info.group, version: info.version, kind: info.kind });
-      // Events that arrive in the same tick leave in one TLS record instead of one each.
-      if (!res.writableCorked) {
-        res.cork();
-        process.nextTick(() => res.uncork());
-      }
-      if (!res.write(line)) await drainOrClose(res);
+      const encoded = format.mediaType === 'application/yaml' ? encodeWatchText(encodeBody(format, { type: ev.type, object }) + '---\n') : encodeWatchEvent(ev.type, object);
+      countWatchEvent(ctx.metrics.watchEvents, countKey, countEvents);
+      const flushed = writer.write(encoded);
+      if (ev.type !== 'ERROR' && ev.type !== 'BOOKMARK') watchLatency.written(Number(ev.object.metadata?.resourceVersion), watchStartedAt);
+      if (!flushed) await writer.drained();
     }
   } catch (err) {
     if (!done && !res.writableEnded) {

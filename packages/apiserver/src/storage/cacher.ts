@@ -20,6 +20,7 @@ import {
 } from './interface.js';
 import { toWatchEvent, type EtcdStorage, type RawWatch, type RawWatchEvent } from './etcd.js';
 import { WatchQueue } from './watch-queue.js';
+import { watchLatency } from './watch-latency.js';
 import { IndexedWatchers, indexedTriggerFor, type IndexedTrigger } from './watchers.js';
 import {
   INITIAL_EVENTS_END_ANNOTATION,
@@ -289,6 +290,7 @@ export class Cacher implements Storage {
 
   private apply(ev: CachedEvent): void {
     if (ev.revision < this.revision) return;
+    watchLatency.cacheReceived(ev.revision);
     if (ev.revision <= this.verifiedRev) this.verifiedRev = 0;
     // Cached objects are shared by every list and watcher (never copied per consumer): frozen, so a
     // consumer that tried to change one would fail loudly instead of corrupting the cache.

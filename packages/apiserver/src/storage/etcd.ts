@@ -30,6 +30,7 @@ import {
   type Watcher,
 } from './interface.js';
 import { WatchQueue } from './watch-queue.js';
+import { watchLatency } from './watch-latency.js';
 import type { TransformerForKey } from './encryption/config.js';
 import {
   CONTINUE_EXPIRED,
@@ -211,6 +212,11 @@ function isUnreachable(err: unknown): boolean {
   );
 }
 
+/** The resource a registry key is for ('/registry/pods/ns/name': 'pods'), the type label of etcd metrics. */
+function objectType(key: string): string {
+  return key.split('/', 3)[2] ?? '';
+}
+
 /** Maps a storage event to the watch event a watcher with this predicate sees (null: none), as upstream. */
 export function toWatchEvent(ev: Pick<RawWatchEvent, 'type' | 'object' | 'prevObject' | 'created'>, predicate?: Predicate): WatchEvent | null {
   if (ev.type === 'delete') {
@@ -273,6 +279,11 @@ export class EtcdStorage implements Storage {
         'grpc.keepalive_timeout_ms': 5_000,
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 2_000,
+        // HTTP/2 flow control: with the default 64 KiB window etcd may send only 64 KiB of watch events
+        // before this (busy) process reads them and answers with a WINDOW_UPDATE, so a watch of large
+        // objects (pods at 16 KiB: 4 events per window) falls behind by seconds under load. Go's gRPC
+        // (etcd's client in upstream's apiserver) grows its window to 16 MiB from the measured bandwidth.
+        'grpc-node.flow_control_window': 16 * 1024 * 1024,
         ...user.grpcOptions,
       },
       faultHandling: { host: memberBreaker(opts.endpoints.length), global: failover(opts.endpoints.length), ...user.faultHandling },
@@ -345,6 +356,7 @@ export class EtcdStorage implements Storage {
   async create(key: string, obj: KubeObject): Promise<KubeObject> {
     const value = encodeForStorage(obj);
     const k = this.etcdKey(key);
+    const started = watchLatency.now();
     const res = await this.txn(
       key,
       [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
@@ -352,6 +364,7 @@ export class EtcdStorage implements Storage {
       [],
     );
     if (!res.succeeded) throw new StorageError('KeyExists', key, `key exists: ${key}`);
+    watchLatency.committed('create', objectType(key), Number(res.header.revision), started);
     return asWritten(obj, res.header.revision);
   }
 
@@ -470,10 +483,14 @@ export class EtcdStorage implements Storage {
       const compare: ICompare = kv
         ? { key: k, target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision }
         : { key: k, target: 'Create', result: 'Equal', create_revision: 0 };
+      const started = watchLatency.now();
       const res = await this.txn(key, [compare], [{ request_put: { key: k, value: this.toStorage(key, value) } }], [
         { request_range: { key: k } },
       ]);
-      if (res.succeeded) return asWritten(updated, res.header.revision);
+      if (res.succeeded) {
+        watchLatency.committed('update', objectType(key), Number(res.header.revision), started);
+        return asWritten(updated, res.header.revision);
+      }
       kv = res.responses[0]?.response_range?.kvs[0];
       this.logger.debug({ key }, 'guaranteedUpdate conflict, retrying');
     }
@@ -490,13 +507,17 @@ export class EtcdStorage implements Storage {
       const current = this.decode(key, kv.value, kv.mod_revision).obj;
       checkPreconditions(key, opts.preconditions, current);
       await opts.validateDeletion?.(current);
+      const started = watchLatency.now();
       const res = await this.txn(
         key,
         [{ key: k, target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision }],
         [{ request_delete_range: { key: k } }],
         [{ request_range: { key: k } }],
       );
-      if (res.succeeded) return withResourceVersion(current, res.header.revision);
+      if (res.succeeded) {
+        watchLatency.committed('delete', objectType(key), Number(res.header.revision), started);
+        return withResourceVersion(current, res.header.revision);
+      }
       kv = res.responses[0]?.response_range?.kvs[0];
     }
   }
