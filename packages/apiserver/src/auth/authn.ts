@@ -1,7 +1,7 @@
 // Authentication and authorization slots of the request pipeline. Today: x509 client certificates
 // (CN = user, O = groups) and anonymous; authorization AlwaysAllow. Tokens, RBAC and Node
 // authorization plug in here (see the security issue).
-import type { TLSSocket } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { unauthorized } from '@kubelab/api';
 
 export interface UserInfo {
@@ -75,13 +75,12 @@ export class X509Authenticator implements Authenticator {
       this.onRejected?.(reason, subject);
       return reason;
     }
-    const user = this.fromCertificate(socket);
+    const user = this.fromCertificate(cert);
     return user ? { user, subject, notBefore: Date.parse(cert.valid_from), notAfter: Date.parse(cert.valid_to) } : null;
   }
 
-  private fromCertificate(socket: TLSSocket): UserInfo | undefined {
-    const cert = socket.getPeerCertificate();
-    if (!cert?.subject) return undefined;
+  private fromCertificate(cert: PeerCertificate): UserInfo | undefined {
+    if (!cert.subject) return undefined;
     const cn = cert.subject.CN;
     const o = cert.subject.O;
     const name = Array.isArray(cn) ? cn[0] : cn;
