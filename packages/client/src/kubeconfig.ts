@@ -23,6 +23,8 @@ export interface RestConfig {
   /** Client-side rate limit; defaults 50 qps / 100 burst; qps 0 disables it. */
   qps?: number;
   burst?: number;
+  /** A deadline for each request() (rest.Config's Timeout; watches and streams are not bounded by it); none by default. */
+  timeoutMs?: number;
   userAgent?: string;
   /** The context's (or service account's) namespace, if any. */
   namespace?: string;

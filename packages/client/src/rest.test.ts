@@ -169,6 +169,29 @@ describe('RestClient', () => {
   });
 });
 
+describe('request deadline (timeoutMs)', () => {
+  it('fails a request the server does not answer in time, and leaves watches unbounded', async () => {
+    respond = (req, res) => {
+      if (req.url.includes('watch=true')) {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        setTimeout(() => res.end(JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'late' } } }) + '\n'), 300);
+        return;
+      }
+      setTimeout(() => json(res, 200, {}), 1_000);
+    };
+    const c = new RestClient({ server: base, timeoutMs: 100 });
+    const started = Date.now();
+    await expect(c.request({ path: '/api' })).rejects.toThrow(/timeout|aborted/i);
+    expect(Date.now() - started).toBeLessThan(900);
+    // A watch outlives the deadline: its event arrives after 300 ms.
+    const w = await c.resource(nodes).watch();
+    const got: string[] = [];
+    for await (const ev of w) got.push(ev.object.metadata.name!);
+    expect(got).toEqual(['late']);
+    c.close();
+  });
+});
+
 describe('connection deadlines', () => {
   it('fails a request whose TLS handshake never completes after 10 s, as client-go does', async () => {
     // A TCP server that accepts and then says nothing: the handshake hangs (a peer gone silent, a stale DNAT).

@@ -309,7 +309,10 @@ export class RestClient {
 
   /** Sends a request and returns the decoded JSON body (text for non-JSON responses, undefined if empty). */
   async request<T = unknown>(opts: RequestOptions): Promise<T> {
-    const res = await this.stream(opts);
+    const timeoutMs = this.current.timeoutMs;
+    const deadline = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
+    const signal = deadline && opts.signal ? AbortSignal.any([opts.signal, deadline]) : (deadline ?? opts.signal);
+    const res = await this.stream(signal === opts.signal ? opts : { ...opts, signal });
     const text = await readBody(res);
     if (!text) return undefined as T;
     const type = String(res.headers['content-type'] ?? '');
