@@ -30,7 +30,7 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,
-          sequence: { groupOrder: 0 },
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -43,7 +43,7 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 480_000,
           fileParallelism: false,
-          sequence: { groupOrder: 0 },
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -52,13 +52,14 @@ export default defineConfig({
           name: 'compose',
           // The Docker lab (hack/compose: dockerd, images built offline, etcd x3, 2 apiservers, 3 nodes); runs after
           // the other projects so that its containers do not compete with the netns labs. `npm run test:compose` alone.
+          // (Groups run in order: unit files in parallel, then integration and e2e one file at a time, then this.)
           include: ['test/compose/**/*.test.ts'],
           environment: 'node',
           testTimeout: 180_000,
           // `up` may build the images first: debootstrap alone takes about 2 minutes.
           hookTimeout: 900_000,
           fileParallelism: false,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
         },
       },
     ],
