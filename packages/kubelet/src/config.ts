@@ -60,6 +60,8 @@ export interface KubeletConfig {
   syncFrequencyMs: number;
   /** --pod-manifest-path (KubeletConfiguration staticPodPath): a directory (or file) of static Pod manifests; '' for none. */
   staticPodPath: string;
+  /** --kubelab-hollow: run over the hollow runtime (kubemark's --morph=kubelet); nothing of the host is used. */
+  hollow: boolean;
 }
 
 /** The first non-internal IPv4 address of this host (upstream picks the default route's). */
@@ -102,6 +104,7 @@ export function defaults(): Omit<KubeletConfig, 'kubeconfig' | 'nodeName' | 'nod
     relistPeriodMs: 1000,
     syncFrequencyMs: 60_000,
     staticPodPath: '',
+    hollow: false,
   };
 }
 
@@ -196,6 +199,10 @@ export const FLAGS = {
   'runtime-request-timeout': { kind: 'duration', usage: 'Timeout of all runtime requests except long running requests.' },
   'sync-frequency': { kind: 'duration', usage: 'Max period between synchronizing running containers and config.' },
   'pod-manifest-path': { kind: 'string', usage: 'Path to the directory containing static pod files to run, or the path to a single static pod file. Files starting with dots will be ignored.' },
+  'kubelab-hollow': {
+    kind: 'bool',
+    usage: "Kubelab's: a hollow node, as kubemark's --morph=kubelet: pods pretend to run (no container runtime, cgroups, CNI, volumes or HTTPS API); for scale tests.",
+  },
 } as const satisfies FlagDefs;
 
 /** Parsed flags over the defaults, validated and frozen. */
@@ -235,6 +242,7 @@ export function completeConfig(f: ParsedFlags<typeof FLAGS>): Readonly<KubeletCo
     runtimeRequestTimeoutMs: f['runtime-request-timeout'] ?? d.runtimeRequestTimeoutMs,
     syncFrequencyMs: f['sync-frequency'] ?? d.syncFrequencyMs,
     staticPodPath: f['pod-manifest-path'] ?? d.staticPodPath,
+    hollow: f['kubelab-hollow'] ?? d.hollow,
   });
 }
 

@@ -4,3 +4,4 @@ export * from './cri/remote.js';
 export { completeConfig, configFromFlags, FLAGS, parseLabels, parseTaint, type KubeletConfig } from './config.js';
 export * from './kubelet.js';
 export { createBootstrapToken } from './certificate/bootstrap-token.js';
+export { POD_STARTUP_STEPS, type PodStartupStep } from './pod-startup-tracker.js';

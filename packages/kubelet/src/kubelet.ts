@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { findResource, isForbidden, isNotFound, notFound, type KubeObject } from '@kubelab/api';
-import { ComponentEventRecorder, delayOn, loadKubeconfig, realClock, RestClient, SharedInformerFactory, type Clock, type Informer } from '@kubelab/client';
+import { ComponentEventRecorder, delayOn, loadKubeconfig, realClock, RestClient, SharedInformerFactory, type Clock, type Informer, type RestConfig } from '@kubelab/client';
 import { DELEGATED_AUTH_CLIENT, DELEGATED_AUTH_TIMEOUT_MS, TokenReviewAuthenticator, type Component, type Logger } from '@kubelab/component-base';
 import type { ConfigMap, Node, Pod, Secret, Service } from 'kubernetes-types/core/v1';
 import type { KubeletConfig } from './config.js';
@@ -20,12 +20,13 @@ import { KubeGenericRuntimeManager, type PodSyncResult, type RuntimeManagerOptio
 import type { RuntimePodStatus } from './kuberuntime/runtime-pod-status.js';
 import { parseResolvConf, POD_NAME_LABEL, POD_NAMESPACE_LABEL, POD_UID_LABEL, type DNSOptions, type ResolvConf } from './kuberuntime/sandbox-config.js';
 import { NodeLeaseController } from './nodelease/lease-controller.js';
-import { goArch, readMachineInfo } from './nodestatus/machine-info.js';
+import { goArch, readMachineInfo, type MachineInfo } from './nodestatus/machine-info.js';
 import { NodeStatusManager } from './nodestatus/node-status-manager.js';
 import type { NodeIdentity, NodeStatusInputs } from './nodestatus/node-status.js';
 import { KubeletPodSyncer, PodWorkers } from './pod-workers.js';
 import { MirrorClient, mirrorPodHash } from './pod/mirror-client.js';
 import { PodManager } from './pod/pod-manager.js';
+import { PodStartupLatencyTracker } from './pod-startup-tracker.js';
 import { ProberManager } from './prober/prober-manager.js';
 import { alwaysAllow, WebhookKubeletAuthorizer } from './server/auth.js';
 import { createKubeletServer, servingCertificate, type KubeletServer } from './server/server.js';
@@ -48,11 +49,27 @@ export interface KubeletDeps {
   logger: Logger;
   /** Defaults to a client from --kubeconfig. */
   client?: RestClient;
+  /** The node status and Lease client; defaults to newHeartbeatClient's (or `client` itself when one is given). */
+  heartbeatClient?: RestClient;
   /** Default to the CRI client of --container-runtime-endpoint (both services on one channel). */
   runtime?: RuntimeService;
   images?: ImageService;
   clock?: Clock;
+  // What the kubelet takes from its host; a hollow node (hollow/) passes pretend ones.
+  /** Defaults to this machine's (readMachineInfo). */
+  machineInfo?: MachineInfo;
+  /** Where node and pod stats are read; defaults to the host's cgroup filesystem. */
+  cgroups?: CgroupReader;
+  /** The pods' volumes; defaults to a VolumeManager writing below --root-dir. */
+  volumes?: PodVolumes;
+  /** Creates the pod log directories; defaults to mkdir -p. */
+  mkdirAll?: (path: string) => Promise<void>;
+  /** Serve the HTTPS API on --address:--port (default true). */
+  serveAPI?: boolean;
 }
+
+/** What the runtime manager needs of a volume manager. */
+export type PodVolumes = Pick<VolumeManager, 'mountPod' | 'unmountPod' | 'paths'>;
 
 export interface Kubelet extends Component {
   /** The port /healthz listens on (after start; undefined with --healthz-port 0). */
@@ -61,6 +78,15 @@ export interface Kubelet extends Component {
   serverPort(): number | undefined;
   /** The Node's spec.podCIDR once seen. */
   podCIDR(): string | undefined;
+}
+
+/**
+ * Upstream's HeartbeatClient: the node's status and Lease go through a client of their own, not throttled and with a
+ * deadline of --node-status-update-frequency, so a burst of pod status patches and events neither queues the
+ * heartbeat behind it in the client's rate limiter nor holds it on busy connections.
+ */
+export function newHeartbeatClient(rest: Readonly<RestConfig>, config: Readonly<KubeletConfig>): RestClient {
+  return new RestClient({ ...rest, qps: 0, timeoutMs: config.nodeStatusUpdateFrequencyMs, userAgent: `kubelet/${config.nodeName}/heartbeat` });
 }
 
 /** The pod's cgroup parent with the cgroupfs driver: <root>/kubepods[/burstable|/besteffort]/pod<uid> (upstream's pod container manager). */
@@ -87,23 +113,32 @@ export async function relistRuntime(runtime: RuntimeService): Promise<Map<string
   return new Map([...pods].map(([uid, e]) => [uid, { signature: e.parts.sort().join(','), name: e.name, namespace: e.namespace }]));
 }
 
-/** The runtime manager with the pod's volumes set up before each sync and removed with the pod (upstream's WaitForAttachAndMount). */
+/**
+ * The runtime manager with the pod's volumes set up at each sync and removed with the pod (upstream's
+ * WaitForAttachAndMount). The setup (API round trips: a TokenRequest, ConfigMaps, Secrets) runs while the
+ * sandbox is created; containers start once it is done. A failed setup fails the sync (FailedMount).
+ */
 class VolumeMountingRuntimeManager extends KubeGenericRuntimeManager {
   constructor(
     private readonly options: RuntimeManagerOptions,
-    private readonly volumes: VolumeManager,
+    private readonly volumes: PodVolumes,
   ) {
     super({ ...options, volumePaths: (pod) => volumes.paths(pod) });
   }
 
   override async syncPod(pod: Pod, status: RuntimePodStatus, pullSecrets: Secret[] = []): Promise<PodSyncResult> {
-    try {
-      await this.volumes.mountPod(pod);
-    } catch (err) {
-      this.options.recorder.event(pod as KubeObject, 'Warning', 'FailedMount', (err as Error).message);
-      throw err;
-    }
-    return super.syncPod(pod, status, pullSecrets);
+    const mounted = this.volumes.mountPod(pod).then(
+      () => this.options.startup?.step(pod.metadata?.uid ?? '', 'volumesMounted'),
+      (err: Error) => {
+        this.options.recorder.event(pod as KubeObject, 'Warning', 'FailedMount', err.message);
+        throw err;
+      },
+    );
+    // Awaited below whatever the sync did (its failure is the sync's).
+    mounted.catch(() => undefined);
+    const result = await super.syncPod(pod, status, pullSecrets, mounted);
+    await mounted;
+    return result;
   }
 
   override async removePod(pod: Pod, status: RuntimePodStatus): Promise<void> {
@@ -131,7 +166,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
     deps.runtime && deps.images ? undefined : new RemoteRuntime({ endpoint: config.containerRuntimeEndpoint, timeoutMs: config.runtimeRequestTimeoutMs });
   const cri: RuntimeService = deps.runtime ?? remote!;
   const imageService: ImageService = deps.images ?? remote!;
-  const machine = readMachineInfo(config.rootDir);
+  const machine = deps.machineInfo ?? readMachineInfo(config.rootDir);
   const nodeName = config.nodeName;
 
   const identity: NodeIdentity = {
@@ -175,10 +210,11 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
       images,
     };
   };
+  const heartbeatClient = deps.heartbeatClient ?? (deps.client ? client : newHeartbeatClient(client.config, config));
   const nodeStatus = new NodeStatusManager({
-    client, identity, inputs, updateFrequencyMs: config.nodeStatusUpdateFrequencyMs, reportFrequencyMs: config.nodeStatusReportFrequencyMs, clock, logger,
+    client: heartbeatClient, identity, inputs, updateFrequencyMs: config.nodeStatusUpdateFrequencyMs, reportFrequencyMs: config.nodeStatusReportFrequencyMs, clock, logger,
   });
-  const lease = new NodeLeaseController({ client, nodeName, leaseDurationSeconds: config.nodeLeaseDurationSeconds, clock, logger });
+  const lease = new NodeLeaseController({ client: heartbeatClient, nodeName, leaseDurationSeconds: config.nodeLeaseDurationSeconds, clock, logger });
 
   const informers = new SharedInformerFactory(client, { logger, clock });
   const pods: Informer<KubeObject & Pod> = informers.forResource(PODS, { fieldSelector: `spec.nodeName=${nodeName}` });
@@ -239,8 +275,11 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
         throw gone(err, uid, name);
       }),
   };
-  const statusManager = new StatusManager({ client: podManager.statusClient(podStatusClient), clock, logger });
-  const volumes = new VolumeManager({ client, rootDir: config.rootDir, logger });
+  const startup = new PodStartupLatencyTracker({ clock, logger });
+  const statusManager = new StatusManager({
+    client: podManager.statusClient(podStatusClient), clock, logger, onWritten: (pod, status) => startup.statusWritten(pod, status),
+  });
+  const volumes = deps.volumes ?? new VolumeManager({ client, rootDir: config.rootDir, logger });
   const podRecorder = { event: (obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string) => recorder.event({ apiVersion: 'v1', kind: 'Pod', ...obj }, type, reason, message) };
   // The prober (upstream NewMainKubelet's probeManager): its liveness and startup results reach the runtime
   // manager, which restarts a failing container; a changed result syncs the pod (upstream syncLoopIteration).
@@ -264,6 +303,8 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
     hostIPs: [config.nodeIP],
     memoryCapacity: machine.memoryCapacityBytes,
     cgroupParent: (pod) => podCgroupParent(config.cgroupRoot, pod),
+    startup,
+    ...(deps.mkdirAll ? { mkdirAll: deps.mkdirAll } : {}),
     clock,
     logger,
   }, volumes);
@@ -272,6 +313,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
     statusManager,
     probeManager,
     mirrorPods: podManager,
+    startup,
     logger,
     hostIPs: [config.nodeIP],
     pullSecrets: async (pod) => {
@@ -306,6 +348,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
   const podUpdate = (pod: Pod, kill = false) => {
     const uid = pod.metadata?.uid ?? '';
     known.set(uid, pod);
+    if (!kill) startup.observedPod(pod);
     podWorkers.updatePod(pod, kill ? { kill: true } : {});
   };
   /** Upstream's handleMirrorPod: a change to a mirror pod syncs its static pod (which recreates a deleted mirror). */
@@ -364,7 +407,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
   const stats = new StatsProvider({
     nodeName,
     cgroupRoot: config.cgroupRoot,
-    reader: new CgroupReader(),
+    reader: deps.cgroups ?? new CgroupReader(),
     memoryCapacityBytes: machine.memoryCapacityBytes,
     listContainers: () => cri.listContainers(),
     pods: () => podManager.getPods(),
@@ -431,6 +474,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
           if (podWorkers.state(uid) === 'terminated' && !current.has(uid) && !podByUID(uid)) {
             podWorkers.forget(uid);
             statusManager.removePod(uid);
+            startup.deletePod(uid);
             known.delete(uid);
           }
         }
@@ -490,7 +534,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
       const v = await cri.version();
       logger.info({ runtime: `${v.runtimeName}://${v.runtimeVersion}`, node: nodeName, nodeIP: config.nodeIP }, 'Container runtime initialized');
       await serveHealthz();
-      await serveAPI();
+      if (deps.serveAPI !== false) await serveAPI();
       abort = new AbortController();
       const signal = abort.signal;
       if (config.rotateCertificates) {
@@ -502,6 +546,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
           logger,
           onRotated: (certPem, keyPem) => {
             client.setClientCertificate(certPem, keyPem);
+            if (heartbeatClient !== client) heartbeatClient.setClientCertificate(certPem, keyPem);
             reviewClient?.setClientCertificate(certPem, keyPem);
           },
         });
@@ -538,6 +583,7 @@ export function createKubelet(config: Readonly<KubeletConfig>, deps: KubeletDeps
       reviewClient?.close();
       remote?.close();
       if (!deps.client) client.close();
+      if (!deps.heartbeatClient && heartbeatClient !== client) heartbeatClient.close();
     },
   };
 }

@@ -3,6 +3,7 @@ import { runComponent } from '@kubelab/component-base';
 import { bootstrapClientCertificate } from './certificate/bootstrap.js';
 import { completeConfig, FLAGS } from './config.js';
 import { createKubelet } from './kubelet.js';
+import { hollowKubeletDeps } from './hollow/node.js';
 
 await runComponent({
   name: 'kubelet',
@@ -20,6 +21,6 @@ await runComponent({
         logger,
       });
     }
-    return createKubelet(config, { logger });
+    return createKubelet(config, { logger, ...(config.hollow ? hollowKubeletDeps(config) : {}) });
   },
 });

@@ -138,6 +138,55 @@ describe('pod workers with the kubelet syncer', () => {
     expect(k.workers.state('uid-web')).toBe('terminated');
   });
 
+  it("starts a pod without waiting for its status writes, which reach the apiserver in order; a failed one is made again by the next sync", async () => {
+    const h = newHarness();
+    const patches: Record<string, unknown>[] = [];
+    const gates: (() => void)[] = [];
+    let fail = false;
+    const client: PodStatusClient = {
+      patchStatus: async (_ns, _name, patch) => {
+        await new Promise<void>((resolve) => gates.push(resolve));
+        if (fail) throw new Error('the server was unable to return a response in the time allotted');
+        patches.push(patch.status as Record<string, unknown>);
+        return {};
+      },
+      deletePod: async () => {},
+    };
+    const statusManager = new StatusManager({ client, clock: h.clock });
+    const syncer = new KubeletPodSyncer({ runtimeManager: h.manager, statusManager, hostIPs: ['172.30.0.10'], clock: h.clock });
+    const pod = newPod();
+    // The first status (Pending) is being written while the sandbox and the container start.
+    expect(await syncer.syncPod(pod)).toBe(false);
+    expect(h.latest('app').state).toBe('CONTAINER_RUNNING');
+    expect(statusManager.getPodStatus('uid-web')).toMatchObject({ phase: 'Running', podIP: '10.244.0.1' });
+    expect(gates).toHaveLength(1);
+    gates.shift()!();
+    for (let i = 0; i < 20 && gates.length === 0; i++) await new Promise((r) => setImmediate(r));
+    gates.shift()!();
+    await statusManager.flush('uid-web');
+    // The pod's first status (still Pending, as the API has it: no phase in the patch), then Running.
+    expect(patches[0]).toHaveProperty('startTime');
+    expect(patches.map((p) => p.phase)).toEqual([undefined, 'Running']);
+
+    // Lets every queued write through.
+    const settle = async () => {
+      for (let i = 0; i < 50; i++) {
+        for (const g of gates.splice(0)) g();
+        await new Promise((r) => setImmediate(r));
+      }
+      await statusManager.flush('uid-web');
+    };
+    h.runtime.exitContainer(h.latest('app').id, 1);
+    fail = true;
+    await syncer.syncPod(pod).catch(() => undefined);
+    await settle();
+    expect(patches).toHaveLength(2);
+    fail = false;
+    await syncer.syncPod(pod).catch(() => undefined);
+    await settle();
+    expect((patches[2]!.containerStatuses as { lastState?: { terminated?: { exitCode: number } } }[])[0]!.lastState?.terminated?.exitCode).toBe(1);
+  });
+
   it('a static pod gets its mirror pod before it starts, and runs even when that fails; an API pod gets none', async () => {
     const h = newHarness();
     const statusManager = new StatusManager({ client: new FakePodStatusClient(), clock: h.clock });

@@ -11,6 +11,7 @@ import { generateAPIPodStatus } from './status/generate.js';
 import type { StatusManager } from './status/status-manager.js';
 import type { RuntimePodStatus } from './kuberuntime/runtime-pod-status.js';
 import type { ProberManager } from './prober/prober-manager.js';
+import type { PodStartupRecorder } from './pod-startup-tracker.js';
 
 export type PodWorkerState = 'syncing' | 'terminating' | 'terminated';
 
@@ -169,6 +170,8 @@ export interface KubeletPodSyncerOptions {
   probeManager?: Pick<ProberManager, 'addPod' | 'stopLivenessAndStartup' | 'removePod' | 'updatePodStatus'>;
   /** Keeps a static pod's mirror pod in the apiserver (upstream SyncPod's mirror pod step). */
   mirrorPods?: { syncMirrorPod(pod: Pod): Promise<void> };
+  /** Records the steps of each pod's first start (the pod startup latency tracker). */
+  startup?: PodStartupRecorder;
   clock?: Clock;
   logger?: Logger;
 }
@@ -190,7 +193,12 @@ export class KubeletPodSyncer implements PodSyncer {
     return status ? { ...pod, status } : pod;
   }
 
-  private async writeStatus(pod: Pod, podIsTerminal: boolean, runtime?: RuntimePodStatus): Promise<{ phase: string; running: boolean }> {
+  /**
+   * Generates the pod's API status from the runtime's and records it with the status manager. `wait`: until
+   * it is written; otherwise the write runs behind the sync (a running pod's sync does not wait for the
+   * apiserver, as upstream's SyncPod; the status manager tries a failed write again).
+   */
+  private async writeStatus(pod: Pod, podIsTerminal: boolean, runtime?: RuntimePodStatus, wait = true): Promise<{ phase: string; running: boolean }> {
     runtime ??= await this.opts.runtimeManager.getPodStatus(pod);
     const status = generateAPIPodStatus(this.withStatus(pod), runtime, {
       hostIPs: this.opts.hostIPs,
@@ -199,11 +207,14 @@ export class KubeletPodSyncer implements PodSyncer {
       reasonCache: this.opts.runtimeManager.reasonCache,
       podIsTerminal,
     });
-    await this.opts.statusManager.setPodStatus(pod, status);
+    const written = this.opts.statusManager.setPodStatus(pod, status);
+    if (wait) await written;
+    else written.catch(() => undefined);
     return { phase: status.phase ?? 'Pending', running: runtime.containerStatuses.some((c) => c.state === 'running') };
   }
 
   async syncPod(pod: Pod): Promise<boolean> {
+    this.opts.startup?.step(pod.metadata?.uid ?? '', 'workerStarted');
     // Probes start with the pod (upstream SyncPod's probeManager.AddPod).
     if (!pod.metadata?.deletionTimestamp) this.opts.probeManager?.addPod(pod);
     // A static pod gets its mirror pod before it starts; failing that (e.g. no Node yet) does not stop it.
@@ -213,11 +224,11 @@ export class KubeletPodSyncer implements PodSyncer {
       });
     }
     const runtime = await this.opts.runtimeManager.getPodStatus(pod);
-    const before = await this.writeStatus(pod, false, runtime);
+    const before = await this.writeStatus(pod, false, runtime, false);
     if (before.phase === 'Succeeded' || before.phase === 'Failed') return true;
     const secrets = (await this.opts.pullSecrets?.(pod)) ?? [];
     const result = await this.opts.runtimeManager.syncPod(this.withStatus(pod), runtime, secrets);
-    const after = await this.writeStatus(pod, false);
+    const after = await this.writeStatus(pod, false, undefined, false);
     if (result.sandboxError) throw new PodSyncError(`failed to "CreatePodSandbox" for "${formatPod(pod)}": ${result.sandboxError}`);
     if (result.errors.size) {
       const [name, e] = [...result.errors][0]!;

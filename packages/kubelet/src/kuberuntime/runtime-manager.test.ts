@@ -29,6 +29,26 @@ describe('syncPod', () => {
     expect(h.dirs).toEqual(['/var/log/pods/default_web_uid-web', ...['init-1', 'init-2', 'a', 'b'].map((c) => `/var/log/pods/default_web_uid-web/${c}`)]);
   });
 
+  it('creates the sandbox while the volumes are set up, and starts containers only once they are; a failed setup fails the sync', async () => {
+    const h = newHarness();
+    const pod = newPod();
+    let mounted!: () => void;
+    const volumesReady = new Promise<void>((resolve) => (mounted = resolve));
+    const syncing = h.manager.syncPod(pod, await h.manager.getPodStatus(pod), [], volumesReady);
+    for (let i = 0; i < 20 && h.runtime.sandboxes.size === 0; i++) await new Promise((r) => setImmediate(r));
+    expect(h.runtime.sandboxes.size).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    expect(h.runtime.containersNamed('app')).toHaveLength(0);
+    mounted();
+    expect((await syncing).started).toEqual(['app']);
+
+    const other = newPod({}, 'other');
+    await expect(h.manager.syncPod(other, await h.manager.getPodStatus(other), [], Promise.reject(new Error('configmap "x" not found')))).rejects.toThrow(
+      'configmap "x" not found',
+    );
+    expect(h.runtime.containersNamed('app')).toHaveLength(1);
+  });
+
   it('runs every init container again in a recreated sandbox', async () => {
     const h = newHarness();
     const pod = newPod({ initContainers: [{ name: 'init-1', image: 'busybox:1.36' }, { name: 'init-2', image: 'busybox:1.36' }] });

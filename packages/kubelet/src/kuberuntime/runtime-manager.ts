@@ -7,6 +7,7 @@ import { realClock, type Clock, type EventRecorder } from '@kubelab/client';
 import type { Logger } from '@kubelab/component-base';
 import type { Container, LifecycleHandler, Pod, Secret } from 'kubernetes-types/core/v1';
 import type { AuthConfig, ImageService, PodSandboxConfig, RuntimeService } from '../cri/runtime-service.js';
+import type { PodStartupRecorder } from '../pod-startup-tracker.js';
 import { ReasonCache } from '../status/reason-cache.js';
 import { Backoff } from './backoff.js';
 import { generateContainerConfig } from './container-config.js';
@@ -64,6 +65,8 @@ export interface RuntimeManagerOptions {
   httpGet?: HTTPGetter;
   /** Creates the pod and container log directories (default: mkdir -p with mode 0755). */
   mkdirAll?: (path: string) => Promise<void>;
+  /** Records the steps of each pod's first start (the pod startup latency tracker). */
+  startup?: PodStartupRecorder;
   clock?: Clock;
   logger?: Logger;
 }
@@ -180,8 +183,12 @@ export class KubeGenericRuntimeManager {
     });
   }
 
-  /** Brings the pod's sandbox and containers to its spec: kill what must go, then start what must run. */
-  async syncPod(pod: Pod, status: RuntimePodStatus, pullSecrets: Secret[] = []): Promise<PodSyncResult> {
+  /**
+   * Brings the pod's sandbox and containers to its spec: kill what must go, then start what must run.
+   * `volumesReady`: containers start only once it resolves (the sandbox need not wait for the volumes); a
+   * rejection ends the sync with that error.
+   */
+  async syncPod(pod: Pod, status: RuntimePodStatus, pullSecrets: Secret[] = [], volumesReady?: Promise<unknown>): Promise<PodSyncResult> {
     const actions = computePodActions(pod, status, this.opts.probeResults);
     const result: PodSyncResult = { errors: new Map(), started: [], actions };
     const log = this.opts.logger?.child({ pod: `${pod.metadata?.namespace}/${pod.metadata?.name}` });
@@ -205,6 +212,7 @@ export class KubeGenericRuntimeManager {
       try {
         await this.mkdirAll(config.logDirectory!);
         sandboxID = await this.opts.runtime.runPodSandbox(config);
+        this.opts.startup?.step(pod.metadata?.uid ?? '', 'sandboxCreated');
       } catch (err) {
         this.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(err as Error).message}`);
         log?.error({ err: (err as Error).message }, 'Failed to create sandbox for pod');
@@ -242,6 +250,7 @@ export class KubeGenericRuntimeManager {
       }
     };
 
+    await volumesReady;
     if (actions.nextInitContainerToStart) {
       await start(actions.nextInitContainerToStart);
       return result;
@@ -261,6 +270,7 @@ export class KubeGenericRuntimeManager {
     const shouldPull = policy === 'Always' || (policy === 'IfNotPresent' && !present);
     if (!shouldPull) {
       if (present) {
+        this.opts.startup?.step(pod.metadata?.uid ?? '', 'imageReady');
         this.event(pod, 'Normal', 'Pulled', `Container image "${userImage}" already present on machine`);
         return present.id;
       }
@@ -277,8 +287,11 @@ export class KubeGenericRuntimeManager {
     }
     this.event(pod, 'Normal', 'Pulling', `Pulling image "${userImage}"`);
     const began = this.clock.now();
+    this.opts.startup?.startedPulling(pod.metadata?.uid ?? '');
     try {
       const ref = await this.opts.images.pullImage({ image, userSpecifiedImage: userImage }, authForImage(image, pullSecrets), sandboxConfig);
+      this.opts.startup?.finishedPulling(pod.metadata?.uid ?? '');
+      this.opts.startup?.step(pod.metadata?.uid ?? '', 'imageReady');
       const took = formatDuration(this.clock.now() - began);
       const size = (await this.opts.images.imageStatus({ image })).image?.size ?? 0;
       this.event(pod, 'Normal', 'Pulled', `Successfully pulled image "${userImage}" in ${took} (${took} including waiting). Image size: ${size} bytes.`);
@@ -327,6 +340,7 @@ export class KubeGenericRuntimeManager {
       this.event(pod, 'Warning', 'Failed', `Error: ${(err as Error).message}`);
       throw new StartError(ErrCreateContainer, (err as Error).message);
     }
+    this.opts.startup?.step(pod.metadata?.uid ?? '', 'containerCreated');
     this.event(pod, 'Normal', 'Created', `Created container ${container.name}`);
     try {
       await this.opts.runtime.startContainer(id);
@@ -334,6 +348,7 @@ export class KubeGenericRuntimeManager {
       this.event(pod, 'Warning', 'Failed', `Error: ${(err as Error).message}`);
       throw new StartError(ErrRunContainer, (err as Error).message);
     }
+    this.opts.startup?.step(pod.metadata?.uid ?? '', 'containerStarted');
     this.event(pod, 'Normal', 'Started', `Started container ${container.name}`);
 
     const postStart = container.lifecycle?.postStart;

@@ -52,24 +52,30 @@ export function findContainerStatus(status: RuntimePodStatus, name: string): Run
   return status.containerStatuses.find((c) => c.name === name);
 }
 
-/** Reads the pod's sandboxes and containers from the runtime (by the io.kubernetes.pod.uid label). */
+/**
+ * Reads the pod's sandboxes and containers from the runtime (by the io.kubernetes.pod.uid label). The calls
+ * are made at once where they do not depend on each other (both lists, then every status): two round trips
+ * to a busy runtime instead of one per call.
+ */
 export async function getPodStatus(runtime: RuntimeService, uid: string, name: string, namespace: string): Promise<RuntimePodStatus> {
-  const sandboxes = await runtime.listPodSandbox({ labelSelector: { [POD_UID_LABEL]: uid } });
+  const filter = { labelSelector: { [POD_UID_LABEL]: uid } };
+  const [sandboxes, containers] = await Promise.all([runtime.listPodSandbox(filter), runtime.listContainers(filter)]);
   sandboxes.sort((a, b) => b.createdAt - a.createdAt || (b.metadata?.attempt ?? 0) - (a.metadata?.attempt ?? 0));
+  const [sandboxResponses, containerResponses] = await Promise.all([
+    Promise.all(sandboxes.map((s) => runtime.podSandboxStatus(s.id))),
+    Promise.all(containers.map((c) => runtime.containerStatus(c.id))),
+  ]);
   const sandboxStatuses: PodSandboxStatus[] = [];
   let ips: string[] = [];
-  for (const [i, s] of sandboxes.entries()) {
-    const resp = await runtime.podSandboxStatus(s.id);
+  for (const [i, resp] of sandboxResponses.entries()) {
     if (!resp.status) continue;
     sandboxStatuses.push(resp.status);
     if (i === 0 && resp.status.state === 'SANDBOX_READY' && resp.status.network?.ip) {
       ips = [resp.status.network.ip, ...resp.status.network.additionalIps.map((a) => a.ip)];
     }
   }
-  const containers = await runtime.listContainers({ labelSelector: { [POD_UID_LABEL]: uid } });
   const containerStatuses: RuntimeContainerStatus[] = [];
-  for (const c of containers) {
-    const resp = await runtime.containerStatus(c.id);
+  for (const resp of containerResponses) {
     const s = resp.status;
     if (!s) continue;
     containerStatuses.push({

@@ -75,6 +75,42 @@ describe('VolumeManager', () => {
     expect(vm.paths(p).size).toBe(0);
   });
 
+  it("requests a projected volume's token and objects at once, and pods set up together share one GET of an object", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'kubelet-vol-'));
+    dirs.push(root);
+    const pending: { what: string; answer: () => void }[] = [];
+    const client = {
+      resource: (info: { resource: string }, ns: string) => ({
+        get: (name: string) => new Promise((resolve) => pending.push({ what: `GET ${info.resource}/${ns}/${name}`, answer: () => resolve({ data: { 'ca.crt': 'CA PEM' } }) })),
+      }),
+      request: (opts: { path: string; body: { spec: { boundObjectRef: { name: string } } } }) =>
+        new Promise((resolve) => pending.push({ what: `POST token for ${opts.body.spec.boundObjectRef.name}`, answer: () => resolve({ status: { token: 't' } }) })),
+    } as unknown as RestClient;
+    const vm = new VolumeManager({ client, rootDir: root });
+    const access = (name: string, uid: string): Pod => ({
+      ...pod([
+        {
+          name: 'kube-api-access-x',
+          projected: { sources: [{ serviceAccountToken: { path: 'token' } }, { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] },
+        },
+      ]),
+      metadata: { name, namespace: 'shop', uid },
+    });
+    const a = vm.mountPod(access('a', 'ua'));
+    const b = vm.mountPod(access('b', 'ub'));
+    for (let i = 0; i < 400 && pending.length < 3; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(pending.map((p) => p.what).sort()).toEqual(['GET configmaps/shop/kube-root-ca.crt', 'POST token for a', 'POST token for b']);
+    for (const p of pending.splice(0)) p.answer();
+    await Promise.all([a, b]);
+    expect(readFileSync(join(vm.paths(access('b', 'ub')).get('kube-api-access-x')!, 'ca.crt'), 'utf8')).toBe('CA PEM');
+    // Done: the next setup asks again (the object may have changed).
+    const c = vm.mountPod(access('c', 'uc'));
+    for (let i = 0; i < 400 && pending.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(pending.map((p) => p.what).sort()).toEqual(['GET configmaps/shop/kube-root-ca.crt', 'POST token for c']);
+    for (const p of pending.splice(0)) p.answer();
+    await c;
+  });
+
   it('fails the mount when a ConfigMap the pod needs does not exist, unless it is optional', async () => {
     const root = mkdtempSync(join(tmpdir(), 'kubelet-vol-'));
     dirs.push(root);
