@@ -134,11 +134,13 @@ describe('kube-scheduler and deleted pods', () => {
     expect(await attempts()).toBe(before);
     expect(await pending()).toBe(0);
 
-    // Status writes still queued for the deleted pods were dropped, not sent to fail with NotFound.
+    // Status writes still queued for the deleted pods were dropped, not sent to fail with NotFound. Those already in
+    // flight when the delete landed do fail; how many depends on the machine's load (2-12% here, 23 of 200 once
+    // under a heavy parallel benchmark), while without the drop nearly every one of the 200 would.
     await scheduler.waitForWrites();
     expect(scheduler.pendingWrites()).toBe(0);
     const notFound = logs.filter((l) => /Pod is gone; dropped a write about it|Error updating pod|Pod no longer exists/.test(l));
-    expect(notFound.length).toBeLessThan(COUNT / 10);
+    expect(notFound.length).toBeLessThan(COUNT / 4);
   });
 
   it('answers /metrics with a bearer token promptly while its main API client is throttled', async () => {
