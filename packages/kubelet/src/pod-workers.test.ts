@@ -3,7 +3,7 @@ import { FakeClock } from '@kubelab/client';
 import type { Pod } from 'kubernetes-types/core/v1';
 import { describe, expect, it } from 'vitest';
 import { KubeGenericRuntimeManager } from './kuberuntime/runtime-manager.js';
-import { newHarness, newPod } from './kuberuntime/test-helpers.js';
+import { GatedStatusClient, newHarness, newPod } from './kuberuntime/test-helpers.js';
 import { KubeletPodSyncer, PodWorkers, type PodSyncer } from './pod-workers.js';
 import { ProberManager } from './prober/prober-manager.js';
 import { StatusManager, type PodStatusClient } from './status/status-manager.js';
@@ -140,18 +140,8 @@ describe('pod workers with the kubelet syncer', () => {
 
   it("starts a pod without waiting for its status writes, which reach the apiserver in order; a failed one is made again by the next sync", async () => {
     const h = newHarness();
-    const patches: Record<string, unknown>[] = [];
-    const gates: (() => void)[] = [];
-    let fail = false;
-    const client: PodStatusClient = {
-      patchStatus: async (_ns, _name, patch) => {
-        await new Promise<void>((resolve) => gates.push(resolve));
-        if (fail) throw new Error('the server was unable to return a response in the time allotted');
-        patches.push(patch.status as Record<string, unknown>);
-        return {};
-      },
-      deletePod: async () => {},
-    };
+    const client = new GatedStatusClient('the server was unable to return a response in the time allotted');
+    const { patches, gates } = client;
     const statusManager = new StatusManager({ client, clock: h.clock });
     const syncer = new KubeletPodSyncer({ runtimeManager: h.manager, statusManager, hostIPs: ['172.30.0.10'], clock: h.clock });
     const pod = newPod();
@@ -177,11 +167,11 @@ describe('pod workers with the kubelet syncer', () => {
       await statusManager.flush('uid-web');
     };
     h.runtime.exitContainer(h.latest('app').id, 1);
-    fail = true;
+    client.fail = true;
     await syncer.syncPod(pod).catch(() => undefined);
     await settle();
     expect(patches).toHaveLength(2);
-    fail = false;
+    client.fail = false;
     await syncer.syncPod(pod).catch(() => undefined);
     await settle();
     expect((patches[2]!.containerStatuses as { lastState?: { terminated?: { exitCode: number } } }[])[0]!.lastState?.terminated?.exitCode).toBe(1);

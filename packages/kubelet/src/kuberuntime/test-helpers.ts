@@ -2,6 +2,7 @@
 import type { KubeObject } from '@kubelab/api';
 import { FakeClock } from '@kubelab/client';
 import type { Container, Pod } from 'kubernetes-types/core/v1';
+import type { PodStatusClient } from '../status/status-manager.js';
 import { FakeImageService, FakeRuntimeService } from '../cri/fake-runtime.js';
 import { KubeGenericRuntimeManager, type PodEventRecorder } from './runtime-manager.js';
 
@@ -55,4 +56,25 @@ export function newHarness(opts: { images?: string[] } = {}) {
   /** The newest container with this name. */
   const latest = (name: string) => runtime.containersNamed(name).at(-1)!;
   return { clock, runtime, images, recorder, manager, sync, latest, dirs };
+}
+
+/**
+ * A PodStatusClient whose patches wait until the test opens their gate (`gates.shift()!()`), so that writes can be
+ * held in flight; while `fail` is set, an opened patch fails with `error` instead of being recorded in `patches`.
+ */
+export class GatedStatusClient implements PodStatusClient {
+  readonly patches: Record<string, unknown>[] = [];
+  readonly gates: (() => void)[] = [];
+  fail = false;
+
+  constructor(private readonly error = 'etcdserver: request timed out') {}
+
+  async patchStatus(_namespace: string, _name: string, patch: Record<string, unknown>): Promise<Pod> {
+    await new Promise<void>((resolve) => this.gates.push(resolve));
+    if (this.fail) throw new Error(this.error);
+    this.patches.push(patch.status as Record<string, unknown>);
+    return {};
+  }
+
+  async deletePod(): Promise<void> {}
 }

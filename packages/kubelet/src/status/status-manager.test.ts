@@ -3,6 +3,7 @@ import { FakeClock } from '@kubelab/client';
 import type { Pod } from 'kubernetes-types/core/v1';
 import { describe, expect, it } from 'vitest';
 import { STATUS_RETRY_PERIOD_MS, StatusManager, statusMergePatch, type PodStatusClient } from './status-manager.js';
+import { GatedStatusClient } from '../kuberuntime/test-helpers.js';
 
 class FakePodStatusClient implements PodStatusClient {
   readonly patches: { ns: string; name: string; patch: Record<string, unknown> }[] = [];
@@ -59,18 +60,8 @@ describe('StatusManager', () => {
   });
 
   it("queues a pod's writes behind each other, in order, each from what the apiserver has; the cache is current at once", async () => {
-    const patches: Record<string, unknown>[] = [];
-    const gates: (() => void)[] = [];
-    let fail = false;
-    const client: PodStatusClient = {
-      patchStatus: async (_ns, _name, patch) => {
-        await new Promise<void>((resolve) => gates.push(resolve));
-        if (fail) throw new Error('etcdserver: request timed out');
-        patches.push(patch.status as Record<string, unknown>);
-        return {};
-      },
-      deletePod: async () => {},
-    };
+    const client = new GatedStatusClient();
+    const { patches, gates } = client;
     const written: string[] = [];
     const sm = new StatusManager({ client, clock: new FakeClock(), onWritten: (_pod, status) => written.push(status.phase ?? '') });
     const p = pod();
@@ -99,12 +90,12 @@ describe('StatusManager', () => {
     expect(patches.splice(2)).toEqual([{ reason: 'b' }]);
 
     // A failed write rejects its caller; the next status is patched from what the apiserver has (the failed change included).
-    fail = true;
+    client.fail = true;
     const failed = sm.setPodStatus(p, { phase: 'Running', qosClass: 'BestEffort', hostIP: '172.30.0.10', podIP: '10.244.0.2' });
     await new Promise((r) => setImmediate(r));
     gates.shift()!();
     await expect(failed).rejects.toThrow('request timed out');
-    fail = false;
+    client.fail = false;
     const retried = sm.setPodStatus(p, { phase: 'Running', qosClass: 'BestEffort', hostIP: '172.30.0.10', podIP: '10.244.0.2', reason: 'b', message: 'm' });
     await new Promise((r) => setImmediate(r));
     gates.shift()!();
