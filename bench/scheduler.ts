@@ -166,9 +166,17 @@ try {
     await scheduler.start();
     const scheduled = async () => (await scheduler.metrics.scheduleAttempts.get()).values.filter((v) => v.labels.result === 'scheduled').reduce((a, v) => a + v.value, 0);
     let synced = 0;
-    while ((await scheduled()) < PODS_N) {
+    let last = -1;
+    let progressAt = Date.now();
+    for (let done = await scheduled(); done < PODS_N; done = await scheduled()) {
       if (Date.now() > DEADLINE) throw new Error('benchmark deadline passed');
       if (!synced && scheduler.cache.podCount() + scheduler.queue.lengths().active > 0) synced = Date.now();
+      if (done !== last) [last, progressAt] = [done, Date.now()];
+      else if (Date.now() - progressAt > 60_000) {
+        // A stall is a finding, not something to wait out: say where the pods are.
+        const attempts = (await scheduler.metrics.scheduleAttempts.get()).values.map((v) => `${v.labels.result}=${v.value}`).join(' ');
+        throw new Error(`no pod scheduled for 60 s at ${done}/${PODS_N}: attempts ${attempts}; queue ${JSON.stringify(scheduler.queue.lengths())}; cache pods ${scheduler.cache.podCount()}`);
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   });

@@ -407,7 +407,7 @@ export async function handleResource(ctx: ResourceContext, ri: RequestInfo, req:
     case 'get': {
       if (!isGetter(storage)) break;
       const format = negotiateOutput(req.headers.accept, !sub);
-      const obj = await storage.get(ns, ri.name);
+      const obj = await storage.get(ns, ri.name, { readOnly: true });
       return send(reply, 200, format, render(ctx, info, format, obj, false, q));
     }
     case 'list': {

@@ -61,7 +61,8 @@ export interface UpdateOptions extends WriteOptions {
 export type UpdatedObjectInfo = (current: KubeObject | null) => KubeObject | Promise<KubeObject>;
 
 export interface Getter extends RESTStorage {
-  get(namespace: string, name: string): Promise<KubeObject>;
+  /** readOnly: the caller answers with the object as it is (it may come frozen from the watch cache). */
+  get(namespace: string, name: string, opts?: { readOnly?: boolean }): Promise<KubeObject>;
 }
 
 export interface Lister extends RESTStorage {

@@ -140,9 +140,9 @@ export class Store implements StandardStorage {
     return internal(err);
   }
 
-  async get(namespace: string, name: string): Promise<KubeObject> {
+  async get(namespace: string, name: string, opts: { readOnly?: boolean } = {}): Promise<KubeObject> {
     try {
-      return this.withTypeMeta(await this.storage.get(this.key(namespace, name)));
+      return this.withTypeMeta(await this.storage.get(this.key(namespace, name), opts));
     } catch (err) {
       throw this.mapError(err, name);
     }
@@ -353,7 +353,8 @@ export class Store implements StandardStorage {
       lastOld = current;
       const currentCopy = structuredClone(current);
       const input = await produce(currentCopy);
-      const obj = this.withTypeMeta(writable(input));
+      // The copy made here is already this write's own (a binding or a status change edits it in place).
+      const obj = this.withTypeMeta(input === currentCopy ? input : writable(input));
       obj.metadata ??= {};
       const meta = obj.metadata;
       if (meta.name && meta.name !== name) throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);

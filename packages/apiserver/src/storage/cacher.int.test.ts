@@ -169,6 +169,53 @@ describe('Cacher lists', () => {
   });
 });
 
+describe('Cacher reads and writes through etcd with its cached objects', () => {
+  it('answers a read-only GET with the cached object when etcd holds the same revision, and decodes otherwise', async () => {
+    const { cacher, etcdStorage } = await newCacher();
+    const key = '/registry/pods/default/a';
+    const created = await cacher.create(key, pod('a'));
+    const listed = (await cacher.list(PODS)).items[0]!; // the cache has caught up
+    const shared = await cacher.get(key, { readOnly: true });
+    expect(shared).toBe(listed);
+    expect(Object.isFrozen(shared)).toBe(true);
+    const own = await cacher.get(key);
+    expect(own).not.toBe(listed);
+    expect(own).toEqual(listed);
+    // Written behind the cache's back to etcd while the cached object is older: the GET still sees etcd's.
+    const etcdGet = vi.spyOn(etcdStorage, 'get');
+    const updated = await etcdStorage.guaranteedUpdate(key, (cur) => ({ ...cur!, metadata: { ...cur!.metadata, labels: { v: '2' } } }));
+    const read = await cacher.get(key, { readOnly: true });
+    expect(read.metadata.resourceVersion).toBe(updated.metadata.resourceVersion);
+    expect(read.metadata.labels).toEqual({ v: '2' });
+    expect(etcdGet).toHaveBeenCalled();
+    expect(Number(updated.metadata.resourceVersion)).toBeGreaterThan(Number(created.metadata.resourceVersion));
+  });
+
+  it('updates from the cached object without reading etcd first, and from etcd when the cached one is stale', async () => {
+    const { cacher, etcdStorage } = await newCacher();
+    const key = '/registry/pods/default/a';
+    await cacher.create(key, pod('a'));
+    await cacher.list(PODS);
+    const range = vi.spyOn(etcdStorage.client.kv, 'range');
+    const seen: string[] = [];
+    const bump = (v: string) => (cur: KubeObject | null) => {
+      seen.push(cur!.metadata.resourceVersion!);
+      expect(Object.isFrozen(cur)).toBe(false); // a copy: strategies move parts of it into the new object
+      return { ...cur!, metadata: { ...cur!.metadata, labels: { v } } };
+    };
+    const first = await cacher.guaranteedUpdate(key, bump('1'));
+    expect(range).not.toHaveBeenCalled();
+    await cacher.list(PODS);
+    // Two writers from the same cached state: the second loses its conditional write and retries on etcd's object.
+    const stale = (await cacher.list(PODS)).items[0]!;
+    const viaEtcd = await etcdStorage.guaranteedUpdate(key, bump('2'));
+    seen.length = 0;
+    const second = await etcdStorage.guaranteedUpdate(key, bump('3'), { cachedExisting: structuredClone(stale) });
+    expect(seen).toEqual([first.metadata.resourceVersion, viaEtcd.metadata.resourceVersion]);
+    expect(second.metadata.labels).toEqual({ v: '3' });
+  });
+});
+
 describe('Cacher watch', () => {
   it('fans out to 100 watchers over one etcd watch', async () => {
     const { cacher, etcdStorage } = await newCacher();

@@ -11,6 +11,8 @@ import type { KubeObject } from '@kubelab/api';
 import {
   StorageError,
   type ListOptions,
+  type GetOptions,
+  type GuaranteedUpdateOptions,
   type ListResult,
   type Preconditions,
   type Predicate,
@@ -483,16 +485,27 @@ export class Cacher implements Storage {
     return this.storage.create(key, obj);
   }
 
-  get(key: string): Promise<KubeObject> {
-    return this.storage.get(key);
+  get(key: string, opts: GetOptions = {}): Promise<KubeObject> {
+    if (!opts.readOnly) return this.storage.get(key);
+    // A consistent read from etcd, as upstream's GET; when the cache holds that revision, its object is the
+    // answer: no decode here, and its JSON encoding is shared with watchers and lists (serialize once).
+    return this.storage.get(key, {
+      cachedAt: (modRevision) => {
+        const obj = this.objects.get(key);
+        return obj?.metadata.resourceVersion === modRevision ? obj : undefined;
+      },
+    });
   }
 
   guaranteedUpdate(
     key: string,
     tryUpdate: (current: KubeObject | null) => Promise<KubeObject> | KubeObject,
-    opts?: { preconditions?: Preconditions; ignoreNotFound?: boolean },
+    opts?: GuaranteedUpdateOptions,
   ): Promise<KubeObject> {
-    return this.storage.guaranteedUpdate(key, tryUpdate, opts);
+    // The cached object saves the read before the write (upstream's Cacher.GuaranteedUpdate). It is handed
+    // over as a deep copy, as upstream does: strategies move parts of the old object into the new one.
+    const cached = this.initialized ? this.objects.get(key) : undefined;
+    return this.storage.guaranteedUpdate(key, tryUpdate, cached ? { ...opts, cachedExisting: structuredClone(cached) } : opts);
   }
 
   delete(

@@ -2,6 +2,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startEtcd, type EtcdInstance } from '../../../../test/fixtures/etcd.js';
 import { freePort } from '../../../../test/fixtures/ports.js';
+import type { KubeObject } from '@kubelab/api';
 import { EtcdStorage } from './etcd.js';
 import { expectStorageError, nextEvents, pod, storageContract } from '../../../../test/fixtures/storage-contract.js';
 
@@ -72,6 +73,87 @@ describe('EtcdStorage values', () => {
     expect(JSON.parse(raw!).metadata.resourceVersion).toBeUndefined();
     const kv = await s.client.get(`${s.prefix}/registry/pods/default/a`).exec();
     expect(created.metadata.resourceVersion).toBe(String(kv.kvs[0]!.mod_revision));
+  });
+});
+
+describe('EtcdStorage guaranteedUpdate from a cached copy (upstream cachedExistingObject)', () => {
+  const key = '/registry/pods/default/web';
+  const frozen = (o: KubeObject) => Object.freeze(structuredClone(o)) as KubeObject;
+  const withLabel = (value: string) => (cur: KubeObject | null) => ({ ...cur!, metadata: { ...cur!.metadata, labels: { v: value } } });
+
+  it('writes without reading first when the copy is current', async () => {
+    const s = newStorage();
+    const created = await s.create(key, pod('web'));
+    const range = vi.spyOn(s.client.kv, 'range');
+    const seen: string[] = [];
+    const tryUpdate = (cur: KubeObject | null) => {
+      seen.push(cur!.metadata.resourceVersion!);
+      return withLabel('1')(cur);
+    };
+    const out = await s.guaranteedUpdate(key, tryUpdate, { cachedExisting: frozen(created) });
+    expect(range).not.toHaveBeenCalled();
+    expect(seen).toEqual([created.metadata.resourceVersion]);
+    expect(out.metadata.labels).toEqual({ v: '1' });
+    expect((await s.get(key)).metadata).toMatchObject({ labels: { v: '1' }, resourceVersion: out.metadata.resourceVersion });
+  });
+
+  it('a stale copy loses the conditional write and the update is applied to the current object', async () => {
+    const s = newStorage();
+    const created = await s.create(key, pod('web'));
+    const newer = await s.guaranteedUpdate(key, withLabel('1'));
+    const seen: string[] = [];
+    const out = await s.guaranteedUpdate(
+      key,
+      (cur) => {
+        seen.push(cur!.metadata.resourceVersion!);
+        return { ...cur!, metadata: { ...cur!.metadata, annotations: { from: String(cur!.metadata.labels?.v ?? 'none') } } };
+      },
+      { cachedExisting: frozen(created) },
+    );
+    expect(seen).toEqual([created.metadata.resourceVersion, newer.metadata.resourceVersion]);
+    expect(out.metadata).toMatchObject({ labels: { v: '1' }, annotations: { from: '1' } });
+  });
+
+  it("tryUpdate's error on a stale copy is checked against a fresh read; on a current copy it stands", async () => {
+    const s = newStorage();
+    const created = await s.create(key, pod('web'));
+    const newer = await s.guaranteedUpdate(key, withLabel('1'));
+    // As the Store does with a client's resourceVersion: only the newer object is accepted.
+    const onlyNewer = (cur: KubeObject | null) => {
+      if (cur!.metadata.resourceVersion !== newer.metadata.resourceVersion) throw new Error('conflict');
+      return withLabel('2')(cur);
+    };
+    expect((await s.guaranteedUpdate(key, onlyNewer, { cachedExisting: frozen(created) })).metadata.labels).toEqual({ v: '2' });
+    const current = await s.get(key);
+    const always = vi.fn(() => {
+      throw new Error('invalid');
+    });
+    await expect(s.guaranteedUpdate(key, always, { cachedExisting: frozen(current) })).rejects.toThrow('invalid');
+    expect(always).toHaveBeenCalledTimes(1);
+    // A precondition on a stale copy is checked again on the current object.
+    const out = await s.guaranteedUpdate(key, withLabel('3'), { cachedExisting: frozen(created), preconditions: { resourceVersion: current.metadata.resourceVersion } });
+    expect(out.metadata.labels).toEqual({ v: '3' });
+  });
+
+  it('an update that changes nothing on a stale copy is redone on the current object, and writes nothing when current', async () => {
+    const s = newStorage();
+    const created = await s.create(key, pod('web'));
+    const newer = await s.guaranteedUpdate(key, withLabel('1'));
+    // Relative to the stale copy nothing changes; relative to etcd's object it does (the label goes).
+    const out = await s.guaranteedUpdate(key, (cur) => ({ ...cur!, metadata: { ...cur!.metadata, labels: undefined } }), { cachedExisting: frozen(created) });
+    expect(Number(out.metadata.resourceVersion)).toBeGreaterThan(Number(newer.metadata.resourceVersion));
+    expect((await s.get(key)).metadata.labels).toBeUndefined();
+    const txn = vi.spyOn(s.client.kv, 'txn');
+    const same = await s.guaranteedUpdate(key, (cur) => cur!, { cachedExisting: frozen(await s.get(key)) });
+    expect(txn).not.toHaveBeenCalled();
+    expect(same.metadata.resourceVersion).toBe(out.metadata.resourceVersion);
+  });
+
+  it('a copy of an object deleted since is NotFound', async () => {
+    const s = newStorage();
+    const created = await s.create(key, pod('web'));
+    await s.delete(key);
+    await expect(s.guaranteedUpdate(key, withLabel('1'), { cachedExisting: frozen(created) })).rejects.toMatchObject({ code: 'KeyNotFound' });
   });
 });
 

@@ -41,7 +41,7 @@ export interface StorageFactory {
 function sharedView(etcd: EtcdStorage): Storage {
   return {
     create: (key, obj) => etcd.create(key, obj),
-    get: (key) => etcd.get(key),
+    get: (key, opts) => etcd.get(key, opts),
     list: (prefix, opts) => etcd.list(prefix, opts),
     guaranteedUpdate: (key, tryUpdate, opts) => etcd.guaranteedUpdate(key, tryUpdate, opts),
     delete: (key, opts) => etcd.delete(key, opts),

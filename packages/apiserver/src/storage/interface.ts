@@ -31,6 +31,28 @@ export interface Preconditions {
   resourceVersion?: string;
 }
 
+export interface GetOptions {
+  /**
+   * The caller only reads the result (a GET answered as it is): the watch cache may answer with its own
+   * frozen, shared object when etcd holds the key at the revision the cache has.
+   */
+  readOnly?: boolean;
+  /** From the watch cache to etcd: the cached object of the key at a mod revision, when it holds that one. */
+  cachedAt?: (modRevision: string) => KubeObject | undefined;
+}
+
+export interface GuaranteedUpdateOptions {
+  preconditions?: Preconditions;
+  /** A missing key is passed to tryUpdate as null (create-on-update). */
+  ignoreNotFound?: boolean;
+  /**
+   * A copy of the watch cache's object, tried first instead of a read (upstream's cachedExistingObject).
+   * It may be stale: the write is conditional on its revision, and a tryUpdate error or an unchanged
+   * result is confirmed against a fresh read before it counts.
+   */
+  cachedExisting?: KubeObject;
+}
+
 /** A filter applied inside storage (label + field selectors compiled by the registry). */
 export interface Predicate {
   (obj: KubeObject): boolean;
@@ -97,7 +119,7 @@ export interface Storage {
   /** Creates key; the returned object carries its resourceVersion. KeyExists if present. */
   create(key: string, obj: KubeObject): Promise<KubeObject>;
   /** KeyNotFound if absent. */
-  get(key: string): Promise<KubeObject>;
+  get(key: string, opts?: GetOptions): Promise<KubeObject>;
   /** Lists everything under prefix (which ends with '/'). */
   list(prefix: string, opts?: ListOptions): Promise<ListResult>;
   /**
@@ -109,7 +131,7 @@ export interface Storage {
   guaranteedUpdate(
     key: string,
     tryUpdate: (current: KubeObject | null) => Promise<KubeObject> | KubeObject,
-    opts?: { preconditions?: Preconditions; ignoreNotFound?: boolean },
+    opts?: GuaranteedUpdateOptions,
   ): Promise<KubeObject>;
   /**
    * Deletes key if the preconditions hold (and validateDeletion, given the current object, does not

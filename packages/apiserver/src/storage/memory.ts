@@ -5,7 +5,7 @@
 // the same contract tests (test/fixtures/storage-contract.ts) hold it and EtcdStorage to one behaviour.
 import type { KubeObject, WatchEvent } from '@kubelab/api';
 import { toWatchEvent } from './etcd.js';
-import { StorageError, type ListOptions, type ListResult, type Preconditions, type Storage, type WatchOptions, type Watcher } from './interface.js';
+import { StorageError, type GuaranteedUpdateOptions, type ListOptions, type ListResult, type Preconditions, type Storage, type WatchOptions, type Watcher } from './interface.js';
 import {
   CONTINUE_EXPIRED,
   INITIAL_EVENTS_END_ANNOTATION,
@@ -92,7 +92,7 @@ export class MemoryStorage implements Storage {
   async guaranteedUpdate(
     key: string,
     tryUpdate: (current: KubeObject | null) => Promise<KubeObject> | KubeObject,
-    opts: { preconditions?: Preconditions; ignoreNotFound?: boolean } = {},
+    opts: GuaranteedUpdateOptions = {},
   ): Promise<KubeObject> {
     for (;;) {
       const seen = this.latest(key);
