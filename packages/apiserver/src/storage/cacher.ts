@@ -281,7 +281,7 @@ export class Cacher implements Storage {
             this.logger.warn({ prefix: this.resourcePrefix, err: err.message }, 'Watch cache etcd watch failed');
             resolve('error');
           },
-        })
+        }, { prevKv: false })
         .then((raw) => {
           if (this.closed) raw.cancel();
           this.rawWatch = raw;
@@ -297,7 +297,10 @@ export class Cacher implements Storage {
     // Cached objects are shared by every list and watcher (never copied per consumer): frozen, so a
     // consumer that tried to change one would fail loudly instead of corrupting the cache.
     if (ev.object) deepFreeze(ev.object);
-    if (ev.prevObject) deepFreeze(ev.prevObject);
+    // The previous state is the cache's own, as in upstream's watch cache (etcd sends no prev_kv to decode),
+    // stamped with this event's revision as a DELETED event's object is.
+    const prev = this.objects.get(ev.key);
+    ev.prevObject = prev ? atRevision(prev, ev.revision) : null;
     if (ev.type === 'put' && ev.object) {
       if (!this.objects.has(ev.key)) this.sortedKeys = undefined;
       this.objects.set(ev.key, ev.object);
@@ -649,6 +652,11 @@ export class Cacher implements Storage {
 /** etcd orders keys bytewise; for the ASCII keys the registry builds this is plain string order. */
 function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A cached object at a later revision: a frozen copy of its top and metadata, sharing the rest. */
+function atRevision(obj: KubeObject, revision: number): KubeObject {
+  return Object.freeze({ ...obj, metadata: Object.freeze({ ...obj.metadata, resourceVersion: String(revision) }) });
 }
 
 /** Freezes an object graph in place (cached objects are shared, read-only values). */

@@ -645,14 +645,15 @@ export class EtcdStorage implements Storage {
 
   /**
    * Opens one etcd watch stream on key (or every key under it when prefix is true) from startRevision
-   * (0: from now), with prev_kv. Handlers run synchronously for each response.
+   * (0: from now), with prev_kv unless prevKv is false (the watch cache keeps previous states itself:
+   * its events come with prevObject null). Handlers run synchronously for each response.
    */
   async openWatch(
     key: string,
     prefix: boolean,
     startRevision: number,
     handlers: RawWatchHandlers,
-    opts: { progressNotify?: boolean } = {},
+    opts: { progressNotify?: boolean; prevKv?: boolean } = {},
   ): Promise<RawWatch> {
     if (this.closed) throw new StorageError('Unreachable', key, 'etcd storage is closed');
     const k = this.etcdKey(key);
@@ -740,7 +741,7 @@ export class EtcdStorage implements Storage {
         key: k,
         range_end: prefix ? prefixEnd(k) : undefined,
         start_revision: startRevision,
-        prev_kv: true,
+        prev_kv: opts.prevKv ?? true,
         progress_notify: opts.progressNotify ?? false,
       },
     });
