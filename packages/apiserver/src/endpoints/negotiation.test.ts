@@ -1,4 +1,8 @@
+import http from 'node:http';
+import { once } from 'node:events';
+import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
+import { ListJSONStream } from '../storage/cached-object.js';
 import {
   MAX_NESTING_DEPTH,
   decodeBody,
@@ -159,6 +163,53 @@ describe('encodeResponse', () => {
     expect(encodeResponse(json, { items: [shared] }).toString()).toBe(encodeResponse(json, { items: [shared] }).toString());
   });
 
+  const bigList = (n: number) => ({ ...list(), items: Array.from({ length: n }, (_, i) => deepFreeze({ ...pod(`p-${i}`), data: 'x'.repeat(1000) })) });
+
+  it('streams a JSON list larger than a batch (1 MiB), with its length known up front, and leaves a large YAML list whole', async () => {
+    const json = { mediaType: 'application/json', as: 'object' } as const;
+    const value = bigList(2000); // about 2.5 MB: more than a batch
+    const body = encodeResponse(json, value);
+    expect(body).toBeInstanceOf(ListJSONStream);
+    const chunks: Buffer[] = [];
+    for await (const chunk of body as ListJSONStream) chunks.push(chunk as Buffer);
+    expect(chunks.length).toBeGreaterThan(1);
+    const text = Buffer.concat(chunks);
+    expect(text.equals(Buffer.from(JSON.stringify(value)))).toBe(true);
+    expect((body as ListJSONStream).byteLength).toBe(text.length);
+    expect(typeof encodeResponse({ mediaType: 'application/yaml', as: 'object' }, value)).toBe('string');
+  });
+
+  it('lets a streamed list go when the client hangs up half way, and keeps serving', async () => {
+    const app = Fastify();
+    const sent: ListJSONStream[] = [];
+    const value = bigList(20_000); // about 25 MB: more than the sockets hold
+    app.get('/list', async (_req, reply) => {
+      const body = encodeResponse({ mediaType: 'application/json', as: 'object' }, value) as ListJSONStream;
+      sent.push(body);
+      return reply.header('content-length', body.byteLength).header('content-type', 'application/json').send(body);
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as { port: number };
+    try {
+      const req = http.get({ host: '127.0.0.1', port, path: '/list' });
+      const [res] = (await once(req, 'response')) as [http.IncomingMessage];
+      expect(Number(res.headers['content-length'])).toBe(sent[0]!.byteLength);
+      await once(res, 'data');
+      res.pause();
+      await new Promise((r) => setTimeout(r, 50));
+      req.destroy();
+      await once(sent[0]!, 'close');
+      expect(sent[0]!.destroyed).toBe(true);
+      expect(sent[0]!.readableEnded).toBe(false);
+      // The next client gets the whole list.
+      const whole = await fetch(`http://127.0.0.1:${port}/list`);
+      expect(whole.headers.get('content-length')).toBe(String(sent[1]!.byteLength));
+      expect(await whole.text()).toBe(JSON.stringify(value));
+    } finally {
+      await app.close();
+    }
+  });
+
   it('leaves objects, Tables and YAML to encodeBody', () => {
     expect(encodeResponse({ mediaType: 'application/json', as: 'object' }, pod('a'))).toBe(JSON.stringify(pod('a')));
     const yaml = encodeResponse({ mediaType: 'application/yaml', as: 'object' }, list());
@@ -166,5 +217,14 @@ describe('encodeResponse', () => {
     expect(yaml).toContain('kind: PodList');
     const table = { kind: 'Table', apiVersion: 'meta.k8s.io/v1', columnDefinitions: [], rows: [] };
     expect(encodeResponse({ mediaType: 'application/json', as: 'table' }, table)).toBe(JSON.stringify(table));
+  });
+
+  it("answers a cached (frozen) object with its encoding, made once and shared", () => {
+    const json = { mediaType: 'application/json', as: 'object' } as const;
+    const cached = Object.freeze(pod('a'));
+    const first = encodeResponse(json, cached);
+    expect(first.toString()).toBe(JSON.stringify(pod('a')));
+    expect(encodeResponse(json, cached)).toBe(first);
+    expect(typeof encodeResponse({ mediaType: 'application/yaml', as: 'object' }, cached)).toBe('string');
   });
 });

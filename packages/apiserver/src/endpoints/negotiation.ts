@@ -3,7 +3,7 @@
 import YAML, { Composer, Lexer, LineCounter, Parser, isMap, isScalar, isSeq, type CST, type Document, type ParsedNode } from 'yaml';
 import { StatusError, badRequest, notAcceptable } from '@kubelab/api';
 import { PROTOBUF_MEDIA_TYPE, decodeProtobufObject } from './protobuf/index.js';
-import { encodeListJSON } from '../storage/cached-object.js';
+import { cachedJSON, encodeListJSONBody, type ListJSONStream } from '../storage/cached-object.js';
 
 export type OutputKind = 'object' | 'table' | 'partial';
 
@@ -63,12 +63,15 @@ export function encodeBody(format: OutputFormat, value: unknown): string {
 
 /**
  * A response body: encodeBody, except that a list's JSON is written from its items' cached encodings
- * (the watch cache's objects are encoded once, upstream's cachingObject).
+ * (the watch cache's objects are encoded once, upstream's cachingObject), streamed in batches when it is
+ * larger than one (its byteLength is the content-length), and a cached object's JSON is its cached bytes.
  */
-export function encodeResponse(format: OutputFormat, value: unknown): string | Buffer {
+export function encodeResponse(format: OutputFormat, value: unknown): string | Buffer | ListJSONStream {
   if (format.mediaType === 'application/json' && value !== null && typeof value === 'object' && Array.isArray((value as { items?: unknown }).items)) {
-    return encodeListJSON(value);
+    return encodeListJSONBody(value);
   }
+  // A frozen object is the watch cache's own (a GET at the revision it holds): its bytes are encoded once.
+  if (format.mediaType === 'application/json' && value !== null && typeof value === 'object' && Object.isFrozen(value)) return cachedJSON(value);
   return encodeBody(format, value);
 }
 

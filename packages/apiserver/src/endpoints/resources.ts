@@ -171,11 +171,19 @@ function warn(reply: FastifyReply, message: string) {
   list.push(message);
 }
 
-function send(reply: FastifyReply, code: number, format: OutputFormat, body: unknown) {
+/**
+ * Sends a response. Returns the reply, which the handler returns too: a streamed list is still being
+ * written when the handler's promise settles, and fastify waits on a returned reply (a thenable) for the
+ * end of the response instead of sending an empty one.
+ */
+function send(reply: FastifyReply, code: number, format: OutputFormat, body: unknown): FastifyReply {
   const warnings = requestWarnings.get(reply);
   // A write may be tried more than once (optimistic concurrency): each warning is sent once.
   if (warnings?.length) reply.header('Warning', [...new Set(warnings)].map(warningHeaderValue));
-  reply.code(code).header('content-type', format.mediaType).send(encodeResponse(format, body));
+  const payload = encodeResponse(format, body);
+  // A streamed list's length is known up front: a content-length, not chunked encoding.
+  if (typeof payload === 'object' && !Buffer.isBuffer(payload)) reply.header('content-length', payload.byteLength);
+  return reply.code(code).header('content-type', format.mediaType).send(payload);
 }
 
 /** Renders an object, list or Table in the negotiated representation. */
