@@ -15,4 +15,5 @@ export {
 } from './apply.js';
 export { mergePatch } from './merge.js';
 export { applyJSONPatch } from './json-patch.js';
+export { deepCopy } from './json.js';
 export { FieldSet, pathString, type FieldPath, type PathElement } from './fieldset.js';

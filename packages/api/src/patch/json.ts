@@ -10,8 +10,36 @@ export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * A deep copy of JSON data, equal to JSON.parse(JSON.stringify(v)) without the text in between (several
+ * times faster than that or structuredClone on API objects): members whose value JSON leaves out
+ * (undefined, functions, symbols) are dropped, in arrays they become null, non-finite numbers become
+ * null, and a value with toJSON (a Date) is copied through JSON. Own `__proto__` keys stay data.
+ */
 export function deepCopy<T>(v: T): T {
-  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+  return v === undefined ? v : (copyJSON(v) as T);
+}
+
+function omittedByJSON(v: unknown): boolean {
+  return v === undefined || typeof v === 'function' || typeof v === 'symbol';
+}
+
+function copyJSON(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null) return typeof v === 'number' && !Number.isFinite(v) ? null : v;
+  if (Array.isArray(v)) {
+    const out: unknown[] = new Array(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = omittedByJSON(v[i]) ? null : copyJSON(v[i]);
+    return out;
+  }
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return JSON.parse(JSON.stringify(v));
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    const x = (v as Record<string, unknown>)[k];
+    if (omittedByJSON(x)) continue;
+    if (k === '__proto__') Object.defineProperty(out, k, { value: copyJSON(x), enumerable: true, writable: true, configurable: true });
+    else out[k] = copyJSON(x);
+  }
+  return out;
 }
 
 export function deepEqual(a: unknown, b: unknown): boolean {

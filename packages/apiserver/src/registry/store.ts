@@ -7,6 +7,7 @@ import {
   alreadyExists,
   badRequest,
   conflict,
+  deepCopy,
   expired,
   internal,
   invalid,
@@ -351,7 +352,7 @@ export class Store implements StandardStorage {
       }
       created = false;
       lastOld = current;
-      const currentCopy = structuredClone(current);
+      const currentCopy = deepCopy(current);
       const input = await produce(currentCopy);
       // The copy made here is already this write's own (a binding or a status change edits it in place).
       const obj = this.withTypeMeta(input === currentCopy ? input : writable(input));
@@ -459,7 +460,7 @@ export class Store implements StandardStorage {
       if (pre?.resourceVersion && pre.resourceVersion !== meta.resourceVersion) {
         throw conflict(this.gr, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`);
       }
-      const next = structuredClone(current);
+      const next = deepCopy(current);
       const custom = this.def.strategy.onDelete?.(next, opts);
       let keep = custom !== undefined;
       if (!keep) {

@@ -7,7 +7,7 @@
 // events are in flight) the cache proves freshness with one cheap etcd read at R: the same number of
 // keys and no key modified since `revision` means the cached state is the state at R. (etcd 3.4's
 // progress notifications can overtake events, so they are not used for this.)
-import type { KubeObject } from '@kubelab/api';
+import { deepCopy, type KubeObject } from '@kubelab/api';
 import {
   StorageError,
   type ListOptions,
@@ -508,7 +508,7 @@ export class Cacher implements Storage {
     // The cached object saves the read before the write (upstream's Cacher.GuaranteedUpdate). It is handed
     // over as a deep copy, as upstream does: strategies move parts of the old object into the new one.
     const cached = this.initialized ? this.objects.get(key) : undefined;
-    return this.storage.guaranteedUpdate(key, tryUpdate, cached ? { ...opts, cachedExisting: structuredClone(cached) } : opts);
+    return this.storage.guaranteedUpdate(key, tryUpdate, cached ? { ...opts, cachedExisting: deepCopy(cached) } : opts);
   }
 
   delete(
