@@ -23,6 +23,7 @@ import type { HollowRunnerMessage, HollowRunnerReply } from '../packages/kubelet
 import { ROOT, startApiServer, type ApiServerInstance } from '../test/fixtures/apiserver.js';
 import { startEtcd, type EtcdInstance } from '../test/fixtures/etcd.js';
 import { freePort } from '../test/fixtures/ports.js';
+import { stopProcess } from '../test/fixtures/processes.js';
 import { formatSummary, inspectOption, PhaseProfiler } from './apiserver-profile.js';
 import { cpuBetween, sampleCpu, type CpuSample } from './kubelet/cpu.js';
 import { summarize, type Summary } from './kubelet/pods.js';
@@ -101,15 +102,6 @@ function startComponent(name: string, entry: string, args: string[]): { name: st
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   return { name, child, logs: () => out };
-}
-
-async function stopChild(child: ChildProcess, ms = 30_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-  await gone;
-  clearTimeout(timer);
 }
 
 /** The hollow-node process, driven over IPC. */
@@ -516,8 +508,8 @@ async function main(): Promise<void> {
     profiler?.close();
     for (const f of informers) await f.shutdown().catch(() => undefined);
     client?.close();
-    if (runner) await stopChild(runner.child, 60_000);
-    for (const c of components) await stopChild(c.child);
+    if (runner) await stopProcess(runner.child, 60_000);
+    for (const c of components) await stopProcess(c.child, 30_000);
     await api?.stop();
     await etcd?.stop();
   }

@@ -29,6 +29,7 @@ import { startEtcd } from '../test/fixtures/etcd.js';
 import { startApiServer, type ApiServerInstance } from '../test/fixtures/apiserver.js';
 import { PhaseProfiler, formatSummary, inspectOption } from './apiserver-profile.js';
 import { freePort } from '../test/fixtures/ports.js';
+import { stopProcess } from '../test/fixtures/processes.js';
 import type { Connection, FromReceiver, FromWriter, ToReceiver, ToWriter, WatchResult, WatchSpec } from './watch-fanout/protocol.js';
 import { gauge, stageBreakdown } from './watch-fanout/stages.js';
 import { CommitObserver } from './watch-fanout/commits.js';
@@ -141,13 +142,7 @@ class Receivers {
   }
   async close(): Promise<void> {
     await Promise.all(
-      this.procs.map((p) => {
-        if (p.exitCode !== null || p.signalCode !== null) return undefined;
-        const gone = new Promise<void>((r) => p.once('exit', () => r()));
-        const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
-        p.send({ cmd: 'close' } satisfies ToReceiver);
-        return gone.finally(() => clearTimeout(timer));
-      }),
+      this.procs.map((p) => stopProcess(p, 10_000, () => p.send({ cmd: 'close' } satisfies ToReceiver))),
     );
   }
 }

@@ -5,6 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import dns2 from 'dns2';
+import { stopProcess } from '../../test/fixtures/processes.js';
 
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -28,14 +29,7 @@ function track(child: ChildProcess): Started {
   return {
     pid: child.pid ?? -1,
     output: () => output,
-    async stop(graceMs = 10_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const gone = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await gone;
-      clearTimeout(timer);
-    },
+    stop: (graceMs = 10_000) => stopProcess(child, graceMs),
   };
 }
 
