@@ -65,10 +65,6 @@ export function listJSONParts(list: object): ListJSONParts {
 const COMMA = 0x2c;
 
 /** JSON.stringify(list) as UTF-8 in one buffer (see listJSONParts). */
-export function encodeListJSON(list: object): Buffer {
-  return joinListJSON(listJSONParts(list));
-}
-
 function joinListJSON(parts: ListJSONParts): Buffer {
   const out = Buffer.allocUnsafe(parts.byteLength);
   let at = parts.head.copy(out, 0);
